@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+// Runs the compiled controller (npm run build); see controller/src/main.ts.
+await import('../dist/controller/src/main.js');
