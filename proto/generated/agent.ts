@@ -1,0 +1,53 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { MessageTypeDefinition } from '@grpc/proto-loader';
+
+import type { Ack as _certflow_agent_v1_Ack, Ack__Output as _certflow_agent_v1_Ack__Output } from './certflow/agent/v1/Ack.js';
+import type { AgentGatewayClient as _certflow_agent_v1_AgentGatewayClient, AgentGatewayDefinition as _certflow_agent_v1_AgentGatewayDefinition } from './certflow/agent/v1/AgentGateway.js';
+import type { AgentMessage as _certflow_agent_v1_AgentMessage, AgentMessage__Output as _certflow_agent_v1_AgentMessage__Output } from './certflow/agent/v1/AgentMessage.js';
+import type { CertificateOccurrence as _certflow_agent_v1_CertificateOccurrence, CertificateOccurrence__Output as _certflow_agent_v1_CertificateOccurrence__Output } from './certflow/agent/v1/CertificateOccurrence.js';
+import type { CheckIn as _certflow_agent_v1_CheckIn, CheckIn__Output as _certflow_agent_v1_CheckIn__Output } from './certflow/agent/v1/CheckIn.js';
+import type { ControllerMessage as _certflow_agent_v1_ControllerMessage, ControllerMessage__Output as _certflow_agent_v1_ControllerMessage__Output } from './certflow/agent/v1/ControllerMessage.js';
+import type { EnrollRequest as _certflow_agent_v1_EnrollRequest, EnrollRequest__Output as _certflow_agent_v1_EnrollRequest__Output } from './certflow/agent/v1/EnrollRequest.js';
+import type { EnrollResponse as _certflow_agent_v1_EnrollResponse, EnrollResponse__Output as _certflow_agent_v1_EnrollResponse__Output } from './certflow/agent/v1/EnrollResponse.js';
+import type { Hello as _certflow_agent_v1_Hello, Hello__Output as _certflow_agent_v1_Hello__Output } from './certflow/agent/v1/Hello.js';
+import type { HostFacts as _certflow_agent_v1_HostFacts, HostFacts__Output as _certflow_agent_v1_HostFacts__Output } from './certflow/agent/v1/HostFacts.js';
+import type { InventoryReport as _certflow_agent_v1_InventoryReport, InventoryReport__Output as _certflow_agent_v1_InventoryReport__Output } from './certflow/agent/v1/InventoryReport.js';
+import type { Job as _certflow_agent_v1_Job, Job__Output as _certflow_agent_v1_Job__Output } from './certflow/agent/v1/Job.js';
+import type { JobResult as _certflow_agent_v1_JobResult, JobResult__Output as _certflow_agent_v1_JobResult__Output } from './certflow/agent/v1/JobResult.js';
+import type { RenewIdentityRequest as _certflow_agent_v1_RenewIdentityRequest, RenewIdentityRequest__Output as _certflow_agent_v1_RenewIdentityRequest__Output } from './certflow/agent/v1/RenewIdentityRequest.js';
+import type { RenewIdentityResponse as _certflow_agent_v1_RenewIdentityResponse, RenewIdentityResponse__Output as _certflow_agent_v1_RenewIdentityResponse__Output } from './certflow/agent/v1/RenewIdentityResponse.js';
+import type { RescanJob as _certflow_agent_v1_RescanJob, RescanJob__Output as _certflow_agent_v1_RescanJob__Output } from './certflow/agent/v1/RescanJob.js';
+import type { ScanProblem as _certflow_agent_v1_ScanProblem, ScanProblem__Output as _certflow_agent_v1_ScanProblem__Output } from './certflow/agent/v1/ScanProblem.js';
+import type { Welcome as _certflow_agent_v1_Welcome, Welcome__Output as _certflow_agent_v1_Welcome__Output } from './certflow/agent/v1/Welcome.js';
+
+type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
+  new(...args: ConstructorParameters<Constructor>): Subtype;
+};
+
+export interface ProtoGrpcType {
+  certflow: {
+    agent: {
+      v1: {
+        Ack: MessageTypeDefinition<_certflow_agent_v1_Ack, _certflow_agent_v1_Ack__Output>
+        AgentGateway: SubtypeConstructor<typeof grpc.Client, _certflow_agent_v1_AgentGatewayClient> & { service: _certflow_agent_v1_AgentGatewayDefinition }
+        AgentMessage: MessageTypeDefinition<_certflow_agent_v1_AgentMessage, _certflow_agent_v1_AgentMessage__Output>
+        CertificateOccurrence: MessageTypeDefinition<_certflow_agent_v1_CertificateOccurrence, _certflow_agent_v1_CertificateOccurrence__Output>
+        CheckIn: MessageTypeDefinition<_certflow_agent_v1_CheckIn, _certflow_agent_v1_CheckIn__Output>
+        ControllerMessage: MessageTypeDefinition<_certflow_agent_v1_ControllerMessage, _certflow_agent_v1_ControllerMessage__Output>
+        EnrollRequest: MessageTypeDefinition<_certflow_agent_v1_EnrollRequest, _certflow_agent_v1_EnrollRequest__Output>
+        EnrollResponse: MessageTypeDefinition<_certflow_agent_v1_EnrollResponse, _certflow_agent_v1_EnrollResponse__Output>
+        Hello: MessageTypeDefinition<_certflow_agent_v1_Hello, _certflow_agent_v1_Hello__Output>
+        HostFacts: MessageTypeDefinition<_certflow_agent_v1_HostFacts, _certflow_agent_v1_HostFacts__Output>
+        InventoryReport: MessageTypeDefinition<_certflow_agent_v1_InventoryReport, _certflow_agent_v1_InventoryReport__Output>
+        Job: MessageTypeDefinition<_certflow_agent_v1_Job, _certflow_agent_v1_Job__Output>
+        JobResult: MessageTypeDefinition<_certflow_agent_v1_JobResult, _certflow_agent_v1_JobResult__Output>
+        RenewIdentityRequest: MessageTypeDefinition<_certflow_agent_v1_RenewIdentityRequest, _certflow_agent_v1_RenewIdentityRequest__Output>
+        RenewIdentityResponse: MessageTypeDefinition<_certflow_agent_v1_RenewIdentityResponse, _certflow_agent_v1_RenewIdentityResponse__Output>
+        RescanJob: MessageTypeDefinition<_certflow_agent_v1_RescanJob, _certflow_agent_v1_RescanJob__Output>
+        ScanProblem: MessageTypeDefinition<_certflow_agent_v1_ScanProblem, _certflow_agent_v1_ScanProblem__Output>
+        Welcome: MessageTypeDefinition<_certflow_agent_v1_Welcome, _certflow_agent_v1_Welcome__Output>
+      }
+    }
+  }
+}
+

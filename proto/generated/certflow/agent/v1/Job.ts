@@ -1,0 +1,15 @@
+// Original file: /work/main/proto/certflow/agent/v1/agent.proto
+
+import type { RescanJob as _certflow_agent_v1_RescanJob, RescanJob__Output as _certflow_agent_v1_RescanJob__Output } from '../../../certflow/agent/v1/RescanJob.js';
+
+export interface Job {
+  'jobId'?: (string);
+  'rescan'?: (_certflow_agent_v1_RescanJob | null);
+  'kind'?: "rescan";
+}
+
+export interface Job__Output {
+  'jobId': (string);
+  'rescan'?: (_certflow_agent_v1_RescanJob__Output | null);
+  'kind'?: "rescan";
+}

@@ -1,0 +1,14 @@
+// Original file: /work/main/proto/certflow/agent/v1/agent.proto
+
+
+export interface JobResult {
+  'jobId'?: (string);
+  'ok'?: (boolean);
+  'error'?: (string);
+}
+
+export interface JobResult__Output {
+  'jobId': (string);
+  'ok': (boolean);
+  'error': (string);
+}

@@ -1,0 +1,10 @@
+// Original file: /work/main/proto/certflow/agent/v1/agent.proto
+
+
+export interface RenewIdentityRequest {
+  'csrPem'?: (string);
+}
+
+export interface RenewIdentityRequest__Output {
+  'csrPem': (string);
+}

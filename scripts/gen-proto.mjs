@@ -1,0 +1,19 @@
+// Generates the TypeScript types of the agent <-> controller contract from proto/**/*.proto into
+// proto/generated/. The generated files are committed (so typecheck needs no build step) and never edited
+// by hand: change the .proto and run `npm run gen:proto`.
+import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const outDir = `${root}proto/generated`;
+rmSync(outDir, { recursive: true, force: true });
+execFileSync(
+  `${root}node_modules/.bin/proto-loader-gen-types`,
+  [
+    '--grpcLib=@grpc/grpc-js', '--longs=String', '--enums=String', '--defaults', '--oneofs',
+    '--includeComments', '--importFileExtension=.js', `--includeDirs=${root}proto`, `--outDir=${outDir}`,
+    'certflow/agent/v1/agent.proto',
+  ],
+  { stdio: 'inherit', cwd: `${root}proto` },
+);
