@@ -19,5 +19,3 @@ export function loadAgentContract(): ProtoGrpcType['certflow']['agent']['v1'] {
   });
   return (loadPackageDefinition(definition) as unknown as ProtoGrpcType).certflow.agent.v1;
 }
-
-export type * from './generated/certflow/agent/v1/AgentMessage.js';
