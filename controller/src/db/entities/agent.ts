@@ -1,0 +1,44 @@
+import { defineEntity, type InferEntity } from '@mikro-orm/postgresql';
+
+export interface HostFactsRecord {
+  hostname: string;
+  osPlatform: string;
+  osDistro: string;
+  osRelease: string;
+  kernel: string;
+  arch: string;
+  ipAddresses: string[];
+  agentVersion: string;
+  cpuCores: number;
+  memoryBytes: string;
+}
+
+export interface ScanProblemRecord {
+  path: string;
+  message: string;
+}
+
+/**
+ * An enrolled agent. Its identity is the client certificate the controller issued; the serials of the
+ * current and the previous certificate are both accepted, so a renewal never locks an agent out.
+ */
+export const Agent = defineEntity({
+  name: 'Agent',
+  tableName: 'agents',
+  properties: (p) => ({
+    id: p.uuid().primary(),
+    name: p.string(),
+    hostFacts: p.json<HostFactsRecord>(),
+    certificateSerial: p.string(),
+    previousCertificateSerial: p.string().nullable(),
+    certificateNotAfter: p.datetime(),
+    enrolledAt: p.datetime(),
+    enrolledWithTokenId: p.string(),
+    lastSeenAt: p.datetime().nullable(),
+    lastCheckInAt: p.datetime().nullable(),
+    lastInventoryAt: p.datetime().nullable(),
+    scanProblems: p.json<ScanProblemRecord[]>(),
+    revokedAt: p.datetime().nullable(),
+  }),
+});
+export type Agent = InferEntity<typeof Agent>;

@@ -1,0 +1,45 @@
+// The ORM on Postgres. Migrations are listed statically (migrations/index.ts) so the same code runs under
+// tsx, vitest and compiled JavaScript without globbing for files.
+import { MikroORM, PostgreSqlDriver, type Options } from '@mikro-orm/postgresql';
+import { Migrator } from '@mikro-orm/migrations';
+import { fileURLToPath } from 'node:url';
+import { allEntities } from './entities/index.js';
+import { migrationsList } from './migrations/index.js';
+
+export type Orm = MikroORM<PostgreSqlDriver>;
+
+export const migrationsSourceDir = fileURLToPath(new URL('./migrations', import.meta.url))
+  .replace(/\/dist\/controller\//, '/controller/');
+
+export function ormOptions(databaseUrl: string): Options<PostgreSqlDriver> {
+  return {
+    driver: PostgreSqlDriver,
+    clientUrl: databaseUrl,
+    entities: allEntities,
+    extensions: [Migrator],
+    discovery: { warnWhenNoEntities: false },
+    // The pool is shared by the gateway, the API and (later) the workflow workers of one replica.
+    pool: { min: 0, max: 10 },
+    migrations: {
+      tableName: 'mikro_orm_migrations',
+      path: migrationsSourceDir,
+      pathTs: migrationsSourceDir,
+      migrationsList,
+      snapshot: false,
+      transactional: true,
+      allOrNothing: true,
+      emit: 'ts',
+    },
+    debug: false,
+  };
+}
+
+/** Connects without touching the schema; `connect: false` lets the caller retry until Postgres is up. */
+export async function createOrm(databaseUrl: string): Promise<Orm> {
+  return MikroORM.init<PostgreSqlDriver>({ ...ormOptions(databaseUrl), connect: false });
+}
+
+export async function migrate(orm: Orm): Promise<string[]> {
+  const applied = await orm.getMigrator().up();
+  return applied.map((m) => m.name);
+}
