@@ -186,7 +186,7 @@ CF_NATS_BIN=/usr/sbin/nats-server
 # Runs in a subshell so the socket never leaks into the caller.
 _cf_nats_info() (
   local line
-  exec 3<>"/dev/tcp/$1/$2" 2>/dev/null || return 1
+  { exec 3<>"/dev/tcp/$1/$2"; } 2>/dev/null || return 1
   IFS= read -r -t 3 line <&3 || return 1
   [[ $line == INFO* ]] || return 1
   printf '%s\n' "$line"

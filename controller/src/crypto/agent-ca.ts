@@ -1,7 +1,7 @@
 // The controller's own CA for agent identities. Created at first start; its key is kept in Postgres
 // sealed under the master key. It issues client certificates to enrolled agents and, at every start, a
 // server certificate for the gateway (that key lives only in the process's memory).
-import { randomBytes, X509Certificate } from 'node:crypto';
+import { randomBytes, X509Certificate, type webcrypto } from 'node:crypto';
 import { isIP } from 'node:net';
 import { x509, ECDSA_P256, generateEcKeyPair, importEcKeyPair, privateKeyPem } from '../../../proto/shared/x509.js';
 
@@ -61,7 +61,7 @@ export async function openAgentCa(stored: StoredAgentCa): Promise<AgentCa> {
   const caKeys = await importEcKeyPair(stored.keyPem);
   const caPublicKey = caNode.publicKey;
 
-  async function sign(publicKey: CryptoKey, subject: string, days: number, extensions: x509.Extension[]) {
+  async function sign(publicKey: webcrypto.CryptoKey, subject: string, days: number, extensions: x509.Extension[]) {
     const now = Date.now();
     const serial = randomSerial();
     const notAfter = new Date(now + days * 86_400_000);

@@ -3,17 +3,17 @@
 // and relists migrations/index.ts. The scratch database is dropped afterwards.
 import { randomBytes } from 'node:crypto';
 import { readdirSync, writeFileSync } from 'node:fs';
-import { MikroORM, PostgreSqlDriver } from '@mikro-orm/postgresql';
+import { MikroORM } from '@mikro-orm/postgresql';
 import { migrationsSourceDir, ormOptions } from './orm.js';
 
 const serverUrl = process.env.CERTFLOW_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const scratch = `certflow_migration_${randomBytes(4).toString('hex')}`;
-const admin = await MikroORM.init<PostgreSqlDriver>({ ...ormOptions(serverUrl), migrations: undefined });
+const admin = await MikroORM.init({ ...ormOptions(serverUrl), migrations: undefined });
 await admin.em.getConnection().execute(`create database ${scratch}`);
 try {
   const url = new URL(serverUrl);
   url.pathname = `/${scratch}`;
-  const orm = await MikroORM.init<PostgreSqlDriver>(ormOptions(url.toString()));
+  const orm = await MikroORM.init(ormOptions(url.toString()));
   await orm.getMigrator().up();
   const result = await orm.getMigrator().createMigration(undefined, false, false, process.argv[2]);
   await orm.close();

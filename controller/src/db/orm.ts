@@ -6,12 +6,12 @@ import { fileURLToPath } from 'node:url';
 import { allEntities } from './entities/index.js';
 import { migrationsList } from './migrations/index.js';
 
-export type Orm = MikroORM<PostgreSqlDriver>;
+export type Orm = MikroORM;
 
 export const migrationsSourceDir = fileURLToPath(new URL('./migrations', import.meta.url))
   .replace(/\/dist\/controller\//, '/controller/');
 
-export function ormOptions(databaseUrl: string): Options<PostgreSqlDriver> {
+export function ormOptions(databaseUrl: string): Options {
   return {
     driver: PostgreSqlDriver,
     clientUrl: databaseUrl,
@@ -36,7 +36,7 @@ export function ormOptions(databaseUrl: string): Options<PostgreSqlDriver> {
 
 /** Connects without touching the schema; `connect: false` lets the caller retry until Postgres is up. */
 export async function createOrm(databaseUrl: string): Promise<Orm> {
-  return MikroORM.init<PostgreSqlDriver>({ ...ormOptions(databaseUrl), connect: false });
+  return MikroORM.init({ ...ormOptions(databaseUrl), connect: false });
 }
 
 export async function migrate(orm: Orm): Promise<string[]> {
