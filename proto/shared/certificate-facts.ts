@@ -227,14 +227,14 @@ function decodeTime(der: Buffer, element: DerElement): Date {
   const pattern = element.tag === TAG.utcTime ? /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/
     : element.tag === TAG.generalizedTime ? /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\.\d+)?Z$/ : undefined;
   const match = pattern?.exec(text);
-  if (!match) throw new MalformedCertificateError(`invalid validity time "${text}"`);
+  if (!match) throw new MalformedCertificateError(`invalid validity time ${JSON.stringify(text)}`);
   let year = Number(match[1]);
   // RFC 5280 4.1.2.5.1: two-digit years 50-99 are 19xx, 00-49 are 20xx.
   if (element.tag === TAG.utcTime) year += year >= 50 ? 1900 : 2000;
   const [month, day, hour, minute, second] = match.slice(2, 7).map(Number);
   const millis = match[7] ? Math.floor(Number(match[7]) * 1000) : 0;
   const date = new Date(Date.UTC(year, month - 1, day, hour, minute, second, millis));
-  if (Number.isNaN(date.getTime()) || date.getUTCDate() !== day) throw new MalformedCertificateError(`invalid validity time "${text}"`);
+  if (Number.isNaN(date.getTime()) || date.getUTCDate() !== day) throw new MalformedCertificateError(`invalid validity time ${JSON.stringify(text)}`);
   return date;
 }
 
