@@ -32,13 +32,8 @@ export function extractCertificates(bytes: Buffer, fileName: string): Extraction
   // latin1 maps each byte to one character, so offsets match the file and binary files cannot fail to decode.
   const text = bytes.toString('latin1');
   const pem = extractPemCertificates(text);
-  if (pem.sawPemBlock) {
-    if (pem.occurrences.length === 0 && pem.problems.length === 0 && pem.certificateBlocks === 0
-      && looksLikeCertificateFile(fileName) && !pem.sawOtherKnownBlock) {
-      return { occurrences: [], problems: ['no certificate found'] };
-    }
-    return { occurrences: pem.occurrences, problems: pem.problems };
-  }
+  // A PEM file holding only keys, requests or CRLs is not a broken certificate file, even if named .pem.
+  if (pem.sawPemBlock) return { occurrences: pem.occurrences, problems: pem.problems };
   if (bytes[0] === DER_SEQUENCE_TAG) {
     try {
       return { occurrences: [{ index: 0, format: 'der', der: bytes, facts: certificateFacts(bytes) }], problems: [] };
@@ -55,12 +50,11 @@ function looksLikeCertificateFile(fileName: string): boolean {
 
 interface PemScan extends ExtractionResult {
   sawPemBlock: boolean;
-  sawOtherKnownBlock: boolean;
   certificateBlocks: number;
 }
 
 function extractPemCertificates(text: string): PemScan {
-  const scan: PemScan = { occurrences: [], problems: [], sawPemBlock: false, sawOtherKnownBlock: false, certificateBlocks: 0 };
+  const scan: PemScan = { occurrences: [], problems: [], sawPemBlock: false, certificateBlocks: 0 };
   let searchFrom = 0;
   for (;;) {
     BEGIN_LINE.lastIndex = searchFrom;
@@ -71,9 +65,7 @@ function extractPemCertificates(text: string): PemScan {
     const bodyStart = begin.index + begin[0].length;
     const endMarker = `-----END ${label}-----`;
     const endAt = text.indexOf(endMarker, bodyStart);
-    const isCertificate = CERTIFICATE_LABELS.has(label);
-    if (!isCertificate) {
-      scan.sawOtherKnownBlock = true;
+    if (!CERTIFICATE_LABELS.has(label)) {
       if (endAt === -1) break;
       searchFrom = endAt + endMarker.length;
       continue;
