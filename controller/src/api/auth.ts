@@ -1,0 +1,69 @@
+// Bearer-token authentication and role checks for the admin API.
+//
+// The check runs as an `onRequest` hook, not a `preHandler`: a request without a valid token is turned
+// away before its body is read or validated, so strangers learn nothing about the API from 400s.
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import { authenticateAdminToken, type Principal } from '../auth/admin-tokens.js';
+import type { AdminRole } from '../db/entities/admin-token.js';
+import { forbidden, unauthenticated } from './problem.js';
+
+/** What a route needs. Read covers every GET of the inventory. */
+export type Permission = 'read' | 'create-enrollment-token';
+
+const permissions: Record<AdminRole, ReadonlySet<Permission>> = {
+  admin: new Set(['read', 'create-enrollment-token']),
+  operator: new Set(['read', 'create-enrollment-token']),
+  approver: new Set(['read']),
+  auditor: new Set(['read']),
+};
+
+export function roleAllows(role: AdminRole, permission: Permission): boolean {
+  return permissions[role].has(permission);
+}
+
+const PRINCIPAL = 'certflowPrincipal';
+const ENTITY_MANAGER = 'certflowEm';
+
+/** Per-request state lives in Fastify request decorators, so nothing is added to Fastify's global types. */
+export function decorateRequests(app: { decorateRequest(name: string, value: null): unknown }): void {
+  app.decorateRequest(PRINCIPAL, null);
+  app.decorateRequest(ENTITY_MANAGER, null);
+}
+
+export function setRequestEm(request: FastifyRequest, em: EntityManager): void {
+  request.setDecorator(ENTITY_MANAGER, em);
+}
+
+/** The request's own forked EntityManager (set in the server's first onRequest hook). */
+export function requestEm(request: FastifyRequest): EntityManager {
+  return request.getDecorator<EntityManager>(ENTITY_MANAGER);
+}
+
+/** The authenticated caller; only valid on routes guarded by `requirePermission`. */
+export function principalOf(request: FastifyRequest): Principal {
+  const principal = request.getDecorator<Principal | null>(PRINCIPAL);
+  if (!principal) throw new Error('principalOf() called on a route without requirePermission()');
+  return principal;
+}
+
+function bearerToken(header: string | undefined): string | null {
+  const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header ?? '');
+  return match ? match[1] : null;
+}
+
+export function requirePermission(permission: Permission): onRequestAsyncHookHandler {
+  return async (request) => {
+    const header = request.headers.authorization;
+    const token = bearerToken(header);
+    if (!token) {
+      throw unauthenticated(header ? 'the Authorization header must be "Bearer <token>"' : 'this endpoint needs an "Authorization: Bearer <token>" header');
+    }
+    const principal = await authenticateAdminToken(requestEm(request), token);
+    if (!principal) throw unauthenticated('the token is unknown, revoked or expired');
+    if (!roleAllows(principal.role, permission)) {
+      throw forbidden(`role "${principal.role}" may not ${permission === 'read' ? 'read the inventory' : 'create enrolment tokens'}`);
+    }
+    request.setDecorator(PRINCIPAL, principal);
+  };
+}

@@ -1,0 +1,31 @@
+// Liveness and readiness probes. No authentication: load balancers and orchestrators call them.
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from '../zod-compiler.js';
+import { healthResponse, readinessResponse } from '../schemas.js';
+
+export interface HealthDeps {
+  readiness: () => { database: boolean; nats: boolean };
+}
+
+export function healthRoutes(deps: HealthDeps) {
+  return async (instance: FastifyInstance): Promise<void> => {
+    const app = instance.withTypeProvider<ZodTypeProvider>();
+
+    app.get('/healthz', {
+      schema: { tags: ['health'], summary: 'The process is alive', security: [], response: { 200: healthResponse } },
+    }, async () => ({ status: 'ok' as const }));
+
+    app.get('/readyz', {
+      schema: {
+        tags: ['health'],
+        summary: 'The replica can serve: its database and NATS connections are up',
+        security: [],
+        response: { 200: readinessResponse, 503: readinessResponse },
+      },
+    }, async (_request, reply) => {
+      const { database, nats } = deps.readiness();
+      const ready = database && nats;
+      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not-ready', database, nats });
+    });
+  };
+}

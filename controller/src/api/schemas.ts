@@ -1,0 +1,141 @@
+// Request and response shapes of the admin API, as zod schemas. They validate requests, type the
+// handlers, generate the OpenAPI document, and give certflowctl its response types (`import type`), so
+// each shape is written once. This module imports nothing but zod: the CLI must not load the ORM.
+import { z } from 'zod';
+
+/** Timestamps leave the API as ISO 8601 strings (UTC). */
+const timestamp = z.string().meta({ format: 'date-time', example: '2026-01-31T12:00:00.000Z' });
+const uuid = z.uuid();
+
+/** Query numbers arrive as text; `limit=abc` or `limit=1.5` must be a 400, not a silent default. */
+const queryInt = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/** Query booleans are the words `true` and `false`, nothing looser. */
+const queryBool = z.enum(['true', 'false']).default('false').transform((v) => v === 'true');
+
+export const problemSchema = z.object({
+  type: z.string().meta({ description: 'A URN naming the kind of problem' }),
+  title: z.string(),
+  status: z.int(),
+  detail: z.string(),
+});
+export type Problem = z.infer<typeof problemSchema>;
+
+export const idParams = z.strictObject({ id: uuid });
+
+const pageQuery = {
+  limit: queryInt(1, 500).default(50),
+  offset: queryInt(0, 1_000_000_000).default(0),
+};
+
+const page = <T extends z.ZodType>(item: T) =>
+  z.object({ items: z.array(item), total: z.int(), limit: z.int(), offset: z.int() });
+
+// --- health -------------------------------------------------------------------------------------
+
+export const healthResponse = z.object({ status: z.literal('ok') });
+export const readinessResponse = z.object({
+  status: z.enum(['ready', 'not-ready']),
+  database: z.boolean(),
+  nats: z.boolean(),
+});
+
+// --- enrolment tokens ---------------------------------------------------------------------------
+
+export const createEnrollmentTokenBody = z
+  .strictObject({
+    description: z.string().max(200).optional(),
+    expiresInHours: z.int().min(1).max(8760).optional().meta({ description: 'Defaults to the controller setting' }),
+  })
+  // An empty POST (no body at all) asks for a token with the defaults.
+  .optional();
+
+export const enrollmentTokenResponse = z.object({
+  id: z.string(),
+  token: z.string().meta({ description: 'Shown once: "<id>.<secret>"' }),
+  expiresAt: timestamp,
+  caFingerprintSha256: z.string().meta({ description: 'SHA-256 of the agent CA certificate (hex): the pin agents enrol with' }),
+  caPem: z.string(),
+});
+export type EnrollmentTokenResponse = z.infer<typeof enrollmentTokenResponse>;
+
+// --- agents -------------------------------------------------------------------------------------
+
+export const listAgentsQuery = z.strictObject({ ...pageQuery });
+
+export const agentSummary = z.object({
+  id: uuid,
+  name: z.string(),
+  hostname: z.string(),
+  os: z.string().meta({ description: 'Distribution and release, e.g. "Debian GNU/Linux 12"' }),
+  agentVersion: z.string(),
+  ipAddresses: z.array(z.string()),
+  enrolledAt: timestamp,
+  lastCheckInAt: timestamp.nullable(),
+  lastSeenAt: timestamp.nullable(),
+  online: z.boolean().meta({ description: 'Seen within checkInIntervalSeconds × offlineAfterIntervals' }),
+  certificateNotAfter: timestamp,
+  scanProblemCount: z.int(),
+});
+export type AgentSummary = z.infer<typeof agentSummary>;
+
+export const agentDetail = agentSummary.extend({
+  scanProblems: z.array(z.object({ path: z.string(), message: z.string() })),
+});
+export type AgentDetail = z.infer<typeof agentDetail>;
+
+export const agentPage = page(agentSummary);
+export type AgentPage = z.infer<typeof agentPage>;
+
+// --- certificates -------------------------------------------------------------------------------
+
+export const listCertificatesQuery = z.strictObject({
+  expiringWithinDays: queryInt(0, 36_500).optional().meta({ description: 'notAfter before now + days; includes expired ones' }),
+  host: z.string().min(1).max(255).optional().meta({ description: 'Agent name, hostname or id' }),
+  q: z.string().max(200).optional().meta({ description: 'Case-insensitive substring of the subject or a SAN' }),
+  includeRemoved: queryBool.meta({ description: 'Also list certificates no longer found anywhere' }),
+  ...pageQuery,
+});
+export type ListCertificatesQuery = z.output<typeof listCertificatesQuery>;
+
+export const certificateSummary = z.object({
+  id: uuid,
+  fingerprintSha256: z.string(),
+  subject: z.string(),
+  issuer: z.string(),
+  serialNumber: z.string(),
+  sans: z.array(z.string()),
+  notBefore: timestamp,
+  notAfter: timestamp,
+  daysLeft: z.int().meta({ description: 'Whole days until notAfter, negative once expired' }),
+  keyAlgorithm: z.string(),
+  keySize: z.int().nullable(),
+  curve: z.string().nullable(),
+  signatureAlgorithm: z.string(),
+  selfSigned: z.boolean(),
+  isCa: z.boolean(),
+  firstSeenAt: timestamp,
+  lastSeenAt: timestamp,
+  locationCount: z.int().meta({ description: 'Current locations (not removed)' }),
+});
+export type CertificateSummary = z.infer<typeof certificateSummary>;
+
+export const certificateLocation = z.object({
+  id: uuid,
+  agentId: uuid,
+  agentName: z.string(),
+  path: z.string(),
+  position: z.int(),
+  format: z.string(),
+  firstSeenAt: timestamp,
+  lastSeenAt: timestamp,
+  removedAt: timestamp.nullable(),
+});
+
+export const certificateDetail = certificateSummary.extend({
+  pem: z.string(),
+  locations: z.array(certificateLocation),
+});
+export type CertificateDetail = z.infer<typeof certificateDetail>;
+
+export const certificatePage = page(certificateSummary);
+export type CertificatePage = z.infer<typeof certificatePage>;

@@ -1,0 +1,152 @@
+// One agent's Connect stream: Hello → Welcome, then check-ins, chunked inventory reports and job results
+// from the agent, and jobs and acks from the controller. The agent is identified by its client
+// certificate before anything is read from the stream.
+import * as grpc from '@grpc/grpc-js';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Logger } from 'pino';
+import type { AgentMessage__Output } from '../../../proto/generated/certflow/agent/v1/AgentMessage.js';
+import type { ControllerMessage } from '../../../proto/generated/certflow/agent/v1/ControllerMessage.js';
+import type { InventoryReport__Output } from '../../../proto/generated/certflow/agent/v1/InventoryReport.js';
+import type { AgentCa } from '../crypto/agent-ca.js';
+import { Agent } from '../db/entities/agent.js';
+import { applyInventory, type ReportedOccurrence, type ReportedProblem } from '../inventory/apply-inventory.js';
+import { jobsToSend, markJobSent, recordJobResult } from '../agent-jobs/agent-jobs.js';
+import { authenticateAgent, GatewayError } from './peer-identity.js';
+import { toHostFactsRecord } from './host-facts.js';
+import type { SessionRegistry } from './session-registry.js';
+
+export type AgentStream = grpc.ServerDuplexStream<AgentMessage__Output, ControllerMessage>;
+
+export interface SessionDeps {
+  orm: MikroORM;
+  ca: AgentCa;
+  log: Logger;
+  registry: SessionRegistry;
+  checkInIntervalSeconds: number;
+}
+
+/** Bounds on one inventory report, so an agent that lies about its size cannot exhaust memory. */
+const MAX_REPORT_CHUNKS = 1000;
+const MAX_REPORT_OCCURRENCES = 200_000;
+
+export async function handleAgentStream(deps: SessionDeps, call: AgentStream): Promise<void> {
+  let agent: Agent;
+  try {
+    agent = await authenticateAgent(call, deps.orm.em.fork(), deps.ca);
+  } catch (err) {
+    endWithError(call, err, deps.log);
+    return;
+  }
+  const log = deps.log.child({ agentId: agent.id });
+  const agentId = agent.id;
+  let closed = false;
+  const pendingReports = new Map<string, { full: boolean; chunks: number; occurrences: ReportedOccurrence[]; problems: ReportedProblem[] }>();
+  // Messages are handled one at a time, in order, so a check-in never overtakes the report before it.
+  let queue: Promise<void> = Promise.resolve();
+
+  const send = (message: ControllerMessage) => {
+    if (!closed) call.write(message);
+  };
+
+  const session = {
+    agentId,
+    deliverJobs: async () => {
+      const em = deps.orm.em.fork();
+      for (const job of await jobsToSend(em, agentId)) {
+        if (closed) return;
+        send({ job: { jobId: job.id, [job.kind]: job.payload } });
+        await markJobSent(em, job.id);
+      }
+    },
+    close: (reason: string) => {
+      if (closed) return;
+      closed = true;
+      log.info({ reason }, 'agent session closed');
+      call.end();
+    },
+  };
+
+  const handle = async (message: AgentMessage__Output) => {
+    const em = deps.orm.em.fork();
+    const now = new Date();
+    switch (message.body) {
+      case 'hello': {
+        const host = toHostFactsRecord(message.hello?.host);
+        await em.nativeUpdate(Agent, { id: agentId }, { hostFacts: host, name: host.hostname || agent.name, lastSeenAt: now });
+        send({ welcome: { agentId, checkInIntervalSeconds: deps.checkInIntervalSeconds, serverTimeUnixMs: String(now.getTime()) } });
+        await session.deliverJobs();
+        return;
+      }
+      case 'checkIn': {
+        const host = toHostFactsRecord(message.checkIn?.host);
+        await em.nativeUpdate(Agent, { id: agentId }, { hostFacts: host, lastCheckInAt: now, lastSeenAt: now });
+        return;
+      }
+      case 'inventory':
+        return handleInventoryChunk(message.inventory!, em);
+      case 'jobResult': {
+        const result = message.jobResult!;
+        const recorded = await recordJobResult(em, agentId, { jobId: result.jobId, ok: result.ok, error: result.error });
+        send({ ack: { ref: result.jobId, ok: recorded, error: recorded ? '' : 'no such open job for this agent' } });
+        return;
+      }
+      default:
+        log.warn('agent sent an empty message');
+    }
+  };
+
+  const handleInventoryChunk = async (chunk: InventoryReport__Output, em: ReturnType<MikroORM['em']['fork']>) => {
+    const id = chunk.reportId;
+    const report = pendingReports.get(id) ?? { full: chunk.full, chunks: 0, occurrences: [], problems: [] };
+    pendingReports.set(id, report);
+    report.chunks += 1;
+    report.occurrences.push(...chunk.occurrences.map((o) => ({ path: o.path, index: o.index, format: o.format, der: Buffer.from(o.der) })));
+    report.problems.push(...chunk.problems.map((p) => ({ path: p.path, message: p.message })));
+    if (report.chunks > MAX_REPORT_CHUNKS || report.occurrences.length > MAX_REPORT_OCCURRENCES) {
+      pendingReports.delete(id);
+      send({ ack: { ref: id, ok: false, error: 'inventory report too large' } });
+      log.warn({ reportId: id }, 'inventory report refused: too large');
+      return;
+    }
+    if (!chunk.lastChunk) return;
+    pendingReports.delete(id);
+    const result = await applyInventory(em, agentId, report);
+    log.info({ reportId: id, certificates: result.certificates, locations: result.locations, removed: result.removed,
+      problems: result.problems.length }, 'inventory applied');
+    send({ ack: { ref: id, ok: true, error: '' } });
+  };
+
+  deps.registry.add(session);
+  log.info('agent session opened');
+
+  call.on('data', (message: AgentMessage__Output) => {
+    queue = queue.then(() => handle(message)).catch((err) => {
+      log.error({ err }, 'agent message failed');
+      send({ ack: { ref: message.inventory?.reportId ?? message.jobResult?.jobId ?? '', ok: false, error: 'controller error; retry later' } });
+    });
+  });
+  const finish = () => {
+    deps.registry.remove(session);
+    if (!closed) {
+      closed = true;
+      log.info('agent session ended');
+    }
+    void deps.orm.em.fork().nativeUpdate(Agent, { id: agentId }, { lastSeenAt: new Date() }).catch(() => {});
+  };
+  call.on('end', () => {
+    finish();
+    call.end();
+  });
+  call.on('error', finish);
+  call.on('cancelled', finish);
+}
+
+function endWithError(call: AgentStream, err: unknown, log: Logger): void {
+  if (err instanceof GatewayError) {
+    log.warn({ code: grpc.status[err.code], reason: err.message }, 'agent stream refused');
+    call.destroy(Object.assign(new Error(err.message), err.toStatus()));
+    return;
+  }
+  log.error({ err }, 'agent stream failed');
+  call.destroy(Object.assign(new Error('internal error'), { code: grpc.status.INTERNAL, details: 'internal error' }));
+}
