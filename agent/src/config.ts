@@ -1,0 +1,63 @@
+// The agent's configuration: a JSON file (default /etc/certflow/agent.json, or --config FILE), with
+// environment variables on top. This is the only agent module that reads process.env. An error names the
+// key and the file it came from.
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+export class AgentConfigError extends Error {
+  override name = 'AgentConfigError';
+}
+
+export const DEFAULT_CONFIG_FILE = '/etc/certflow/agent.json';
+
+const agentConfigSchema = z.strictObject({
+  /** The controller's agent gateway, HOST:PORT. */
+  controller: z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected HOST:PORT'),
+  /** Where the agent keeps its identity (key 0600, certificates). */
+  stateDir: z.string().min(1).default('/var/lib/certflow-agent'),
+  enrollment: z.strictObject({
+    /** Single-use token from `certflowctl tokens create`; only needed until the agent has enrolled. */
+    token: z.string().optional(),
+    /** "sha256:<hex>" of the controller's agent CA, printed with the token; pins the gateway at enrolment. */
+    caPin: z.string().regex(/^sha256:[0-9a-fA-F]{64}$/, 'expected sha256:<64 hex digits>').optional(),
+    /** Or a PEM file of the agent CA, instead of a pin. */
+    caFile: z.string().optional(),
+  }).default({}),
+  /** Name the gateway's certificate is checked against, when `controller` uses another name or address. */
+  serverName: z.string().optional(),
+  scan: z.strictObject({
+    paths: z.array(z.string().min(1)).default(['/etc/ssl', '/etc/pki', '/etc/nginx', '/etc/apache2', '/etc/haproxy', '/etc/letsencrypt']),
+    intervalSeconds: z.number().int().min(5).max(86_400).default(900),
+  }).default({ paths: ['/etc/ssl', '/etc/pki', '/etc/nginx', '/etc/apache2', '/etc/haproxy', '/etc/letsencrypt'], intervalSeconds: 900 }),
+  /** How often to check in; the controller's Welcome may set it instead. */
+  checkInIntervalSeconds: z.number().int().min(1).max(3600).default(30),
+  /** Renew the agent's own certificate when less than this fraction of its lifetime is left. */
+  renewIdentityAtRemainingFraction: z.number().min(0.05).max(0.9).default(1 / 3),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type AgentConfig = z.infer<typeof agentConfigSchema>;
+
+export function loadAgentConfig(file: string, env: NodeJS.ProcessEnv = process.env): AgentConfig {
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch (cause) {
+    const reason = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (cause as Error).message;
+    throw new AgentConfigError(`cannot load agent config ${file}: ${reason}`, { cause });
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new AgentConfigError(`agent config ${file}: the top level must be a JSON object`);
+  }
+  // Environment overrides, for secrets that should not sit in a file and for containers.
+  if (env.CERTFLOW_AGENT_CONTROLLER) raw.controller = env.CERTFLOW_AGENT_CONTROLLER;
+  if (env.CERTFLOW_AGENT_STATE_DIR) raw.stateDir = env.CERTFLOW_AGENT_STATE_DIR;
+  if (env.CERTFLOW_ENROLL_TOKEN) raw.enrollment = { ...(raw.enrollment as object), token: env.CERTFLOW_ENROLL_TOKEN };
+  if (env.CERTFLOW_AGENT_LOG_LEVEL) raw.logLevel = env.CERTFLOW_AGENT_LOG_LEVEL;
+  const parsed = agentConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new AgentConfigError(`agent config ${file}: key "${issue.path.join('.') || '(root)'}": ${issue.message}`);
+  }
+  return Object.freeze(parsed.data);
+}
