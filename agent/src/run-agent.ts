@@ -1,0 +1,48 @@
+// The agent's life: enrol once, then stay connected. Between sessions it waits a jittered, growing delay;
+// a session that got as far as a Welcome resets the delay. Its own certificate is renewed before a
+// session starts whenever it is due, and sessions are restarted every few hours so that check happens.
+import type { Logger } from 'pino';
+import type { AgentConfig } from './config.js';
+import { ensureEnrolled } from './identity/enroll.js';
+import { identityRenewalDue, renewIdentity } from './identity/renew.js';
+import type { AgentIdentity } from './identity/identity-store.js';
+import { createGatewayClient, describeGrpcError } from './session/gateway-client.js';
+import { runSession } from './session/agent-session.js';
+import { reconnectDelayMs, sleep } from './session/backoff.js';
+
+const IDENTITY_CHECK_INTERVAL_MS = 6 * 3600_000;
+
+export async function runAgent(config: AgentConfig, log: Logger, signal: AbortSignal): Promise<void> {
+  let identity: AgentIdentity = await ensureEnrolled(config, log, signal);
+  const agentLog = log.child({ agentId: identity.agentId });
+  let attempt = 0;
+  while (!signal.aborted) {
+    const client = createGatewayClient(config.controller, {
+      caPem: identity.caPem, keyPem: identity.keyPem, certPem: identity.certPem, serverName: config.serverName,
+    });
+    try {
+      if (identityRenewalDue(identity.certPem, config.renewIdentityAtRemainingFraction)) {
+        identity = await renewIdentity(client, identity, config.stateDir, agentLog);
+        client.close();
+        continue; // reconnect with the new certificate
+      }
+      const sessionEnd = new AbortController();
+      const onAbort = () => sessionEnd.abort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      const recycle = setTimeout(() => sessionEnd.abort(), IDENTITY_CHECK_INTERVAL_MS);
+      const outcome = await runSession(client, config, agentLog, sessionEnd.signal);
+      clearTimeout(recycle);
+      signal.removeEventListener('abort', onAbort);
+      if (outcome.welcomed) attempt = 0;
+      if (outcome.error) agentLog.warn({ error: outcome.error }, 'disconnected from controller');
+    } catch (err) {
+      agentLog.warn({ error: describeGrpcError(err) }, 'controller call failed');
+    } finally {
+      client.close();
+    }
+    if (signal.aborted) break;
+    const delay = reconnectDelayMs(attempt++);
+    agentLog.info({ delayMs: delay, attempt }, 'reconnecting');
+    await sleep(delay, signal);
+  }
+}
