@@ -56,6 +56,16 @@ function clientStatus(error: Partial<FastifyError>): number | null {
   return typeof status === 'number' && status >= 400 && status < 500 ? status : null;
 }
 
+/**
+ * Fastify's `frameworkErrors` option: the router's own errors (a path that is not valid percent-encoding,
+ * an over-long parameter) happen before any handler and are answered here.
+ */
+export function frameworkErrorHandler(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const status = clientStatus(error) ?? 400;
+  const [kind, title] = kindByStatus[status] ?? kindByStatus[400];
+  void send(reply, problem(status, kind, title, error.message || title));
+}
+
 export function registerProblemHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     if (error instanceof HttpProblem) {

@@ -46,8 +46,8 @@ export const createEnrollmentTokenBody = z
     description: z.string().max(200).optional(),
     expiresInHours: z.int().min(1).max(8760).optional().meta({ description: 'Defaults to the controller setting' }),
   })
-  // An empty POST (no body at all) asks for a token with the defaults.
-  .optional();
+  // A POST without a body (Fastify gives null) asks for a token with the defaults.
+  .nullish();
 
 export const enrollmentTokenResponse = z.object({
   id: z.string(),

@@ -3,6 +3,7 @@
 // We use zod rather than Fastify's default Ajv because Ajv's defaults coerce body types and silently drop
 // unknown body fields, and we want both to be a 400.
 import type { FastifySchema, FastifySchemaCompiler, FastifyTypeProvider } from 'fastify';
+import { STATUS_CODES } from 'node:http';
 import { z } from 'zod';
 import { problemSchema } from './schemas.js';
 
@@ -36,7 +37,18 @@ export const jsonSerializerCompiler = () => (data: unknown) => JSON.stringify(da
 
 function toJsonSchema(schema: unknown, io: 'input' | 'output'): unknown {
   if (!(schema instanceof z.ZodType)) return schema;
-  return z.toJSONSchema(schema, { io, target: 'openapi-3.0', unrepresentable: 'any' });
+  return z.toJSONSchema(schema, {
+    io,
+    target: 'openapi-3.0',
+    unrepresentable: 'any',
+    // Zod spells out what every integer and UUID implies (±2^53 bounds, a long regex); the format says
+    // as much to a reader of the document.
+    override: ({ jsonSchema }) => {
+      if (jsonSchema.minimum === Number.MIN_SAFE_INTEGER) delete jsonSchema.minimum;
+      if (jsonSchema.maximum === Number.MAX_SAFE_INTEGER) delete jsonSchema.maximum;
+      if (jsonSchema.format === 'uuid') delete jsonSchema.pattern;
+    },
+  });
 }
 
 const requestParts = ['params', 'querystring', 'body', 'headers'] as const;
@@ -55,7 +67,7 @@ export function zodSwaggerTransform({ schema, url }: { schema: FastifySchema; ur
       // Errors are documented as RFC 9457 problem documents, which is what the error handler sends.
       responses[code] = response === problemSchema
         ? { description: 'Problem', content: { 'application/problem+json': { schema: json } } }
-        : { description: 'OK', ...json };
+        : { description: STATUS_CODES[Number(code)] ?? 'Response', ...json };
     }
     out.response = responses;
   }

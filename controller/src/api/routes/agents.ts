@@ -1,0 +1,109 @@
+// The agents of the fleet: who they are, whether they are online, and what their last scan could not read.
+import type { FastifyInstance } from 'fastify';
+import { Agent, type HostFactsRecord } from '../../db/entities/agent.js';
+import { requestEm, requirePermission } from '../auth.js';
+import { notFound, problemResponses } from '../problem.js';
+import { agentDetail, agentPage, idParams, listAgentsQuery, type AgentSummary } from '../schemas.js';
+import type { ZodTypeProvider } from '../zod-compiler.js';
+
+export interface AgentRouteDeps {
+  checkInIntervalSeconds: number;
+  offlineAfterIntervals: number;
+}
+
+/** The columns a list row needs; scan problems are only counted, since one agent may report many. */
+interface AgentRow {
+  id: string;
+  name: string;
+  host_facts: HostFactsRecord;
+  enrolled_at: Date;
+  last_check_in_at: Date | null;
+  last_seen_at: Date | null;
+  certificate_not_after: Date;
+  scan_problem_count: number;
+}
+
+interface AgentFields {
+  id: string;
+  name: string;
+  hostFacts: HostFactsRecord;
+  enrolledAt: Date;
+  lastCheckInAt: Date | null | undefined;
+  lastSeenAt: Date | null | undefined;
+  certificateNotAfter: Date;
+}
+
+export function agentRoutes(deps: AgentRouteDeps) {
+  const offlineAfterMs = deps.checkInIntervalSeconds * deps.offlineAfterIntervals * 1000;
+
+  function summary(agent: AgentFields, scanProblemCount: number, now: number): AgentSummary {
+    const facts = agent.hostFacts;
+    const lastSeenAt = agent.lastSeenAt ?? null;
+    return {
+      id: agent.id,
+      name: agent.name,
+      hostname: facts.hostname ?? '',
+      os: [facts.osDistro, facts.osRelease].filter(Boolean).join(' '),
+      agentVersion: facts.agentVersion ?? '',
+      ipAddresses: facts.ipAddresses ?? [],
+      enrolledAt: agent.enrolledAt.toISOString(),
+      lastCheckInAt: agent.lastCheckInAt?.toISOString() ?? null,
+      lastSeenAt: lastSeenAt?.toISOString() ?? null,
+      online: lastSeenAt !== null && now - lastSeenAt.getTime() <= offlineAfterMs,
+      certificateNotAfter: agent.certificateNotAfter.toISOString(),
+      scanProblemCount,
+    };
+  }
+
+  return async (instance: FastifyInstance): Promise<void> => {
+    const app = instance.withTypeProvider<ZodTypeProvider>();
+
+    app.get('/api/v1/agents', {
+      onRequest: requirePermission('read'),
+      schema: {
+        tags: ['agents'],
+        summary: 'List agents, by name',
+        querystring: listAgentsQuery,
+        response: { 200: agentPage, ...problemResponses(400, 401, 403) },
+      },
+    }, async (request) => {
+      const { limit, offset } = request.query;
+      const knex = requestEm(request).getKnex();
+      const [rows, [{ count }]] = await Promise.all([
+        knex('agents')
+          .select('id', 'name', 'host_facts', 'enrolled_at', 'last_check_in_at', 'last_seen_at', 'certificate_not_after',
+            knex.raw('jsonb_array_length(scan_problems)::int as scan_problem_count'))
+          .orderBy([{ column: 'name' }, { column: 'id' }])
+          .limit(limit)
+          .offset(offset) as Promise<AgentRow[]>,
+        knex('agents').count({ count: '*' }) as Promise<Array<{ count: string | number }>>,
+      ]);
+      const now = Date.now();
+      const items = rows.map((row) => summary({
+        id: row.id,
+        name: row.name,
+        hostFacts: row.host_facts,
+        enrolledAt: row.enrolled_at,
+        lastCheckInAt: row.last_check_in_at,
+        lastSeenAt: row.last_seen_at,
+        certificateNotAfter: row.certificate_not_after,
+      }, row.scan_problem_count, now));
+      return { items, total: Number(count), limit, offset };
+    });
+
+    app.get('/api/v1/agents/:id', {
+      onRequest: requirePermission('read'),
+      schema: {
+        tags: ['agents'],
+        summary: 'One agent, with the problems of its last scan',
+        params: idParams,
+        response: { 200: agentDetail, ...problemResponses(400, 401, 403, 404) },
+      },
+    }, async (request) => {
+      const agent = await requestEm(request).findOne(Agent, { id: request.params.id });
+      if (!agent) throw notFound(`no agent with id ${request.params.id}`);
+      const scanProblems = agent.scanProblems ?? [];
+      return { ...summary(agent, scanProblems.length, Date.now()), scanProblems };
+    });
+  };
+}

@@ -1,0 +1,175 @@
+// The certificate inventory. Filtering, sorting and counting all happen in SQL with the same WHERE
+// clause, so a page costs the same at a million certificates as at a hundred: notAfter is indexed for
+// the expiring-soon view, and "has a current location" is an EXISTS on the certificate_id index.
+import type { FastifyInstance } from 'fastify';
+import type { Knex } from '@mikro-orm/postgresql';
+import { requestEm, requirePermission } from '../auth.js';
+import { notFound, problemResponses } from '../problem.js';
+import {
+  certificateDetail, certificatePage, idParams, listCertificatesQuery,
+  type CertificateSummary, type ListCertificatesQuery,
+} from '../schemas.js';
+import type { ZodTypeProvider } from '../zod-compiler.js';
+
+const DAY_MS = 86_400_000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+interface CertificateRow {
+  id: string;
+  fingerprint_sha256: string;
+  subject: string;
+  issuer: string;
+  serial_number: string;
+  sans: string[];
+  not_before: Date;
+  not_after: Date;
+  key_algorithm: string;
+  key_size: number | null;
+  curve: string | null;
+  signature_algorithm: string;
+  self_signed: boolean;
+  is_ca: boolean;
+  first_seen_at: Date;
+  last_seen_at: Date;
+  location_count: number;
+}
+
+interface LocationRow {
+  id: string;
+  agent_id: string;
+  agent_name: string;
+  path: string;
+  position: number;
+  format: string;
+  first_seen_at: Date;
+  last_seen_at: Date;
+  removed_at: Date | null;
+}
+
+/** Every column but the DER and the search text, which a list never needs. */
+const SUMMARY_COLUMNS = ['id', 'fingerprint_sha256', 'subject', 'issuer', 'serial_number', 'sans', 'not_before',
+  'not_after', 'key_algorithm', 'key_size', 'curve', 'signature_algorithm', 'self_signed', 'is_ca', 'first_seen_at',
+  'last_seen_at'].map((column) => `c.${column}`);
+
+/** LIKE treats % and _ as wildcards and \ as the escape: a search for "a_b" must match only "a_b". */
+export function likePattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+}
+
+function currentLocations(knex: Knex, host: string | undefined): Knex.QueryBuilder {
+  const locations = knex('certificate_locations as l').select(knex.raw('1'))
+    .whereRaw('l.certificate_id = c.id').whereNull('l.removed_at');
+  if (host === undefined) return locations;
+  // An agent is named by its name, its hostname or its id; several agents may share a hostname.
+  const agents = knex('agents as a').select('a.id').where('a.name', host)
+    .orWhereRaw("a.host_facts->>'hostname' = ?", [host]);
+  if (UUID.test(host)) agents.orWhere('a.id', host);
+  return locations.whereIn('l.agent_id', agents);
+}
+
+/** The filtered certificates, unsorted and unpaged: the list and its count share it. */
+function filteredCertificates(knex: Knex, query: ListCertificatesQuery, now: number): Knex.QueryBuilder {
+  const qb = knex('certificates as c');
+  if (query.expiringWithinDays !== undefined) qb.where('c.not_after', '<', new Date(now + query.expiringWithinDays * DAY_MS));
+  if (query.q) qb.whereRaw("c.search_text ilike ? escape '\\'", [likePattern(query.q.toLowerCase())]);
+  // With a host, "on that host now" is the filter whatever includeRemoved says.
+  if (query.host !== undefined || !query.includeRemoved) qb.whereExists(currentLocations(knex, query.host));
+  return qb;
+}
+
+function locationCount(knex: Knex): Knex.Raw {
+  return knex.raw('(select count(*)::int from certificate_locations l where l.certificate_id = c.id and l.removed_at is null) as location_count');
+}
+
+function toSummary(row: CertificateRow, now: number): CertificateSummary {
+  return {
+    id: row.id,
+    fingerprintSha256: row.fingerprint_sha256,
+    subject: row.subject,
+    issuer: row.issuer,
+    serialNumber: row.serial_number,
+    sans: row.sans,
+    notBefore: row.not_before.toISOString(),
+    notAfter: row.not_after.toISOString(),
+    daysLeft: Math.floor((row.not_after.getTime() - now) / DAY_MS),
+    keyAlgorithm: row.key_algorithm,
+    keySize: row.key_size,
+    curve: row.curve,
+    signatureAlgorithm: row.signature_algorithm,
+    selfSigned: row.self_signed,
+    isCa: row.is_ca,
+    firstSeenAt: row.first_seen_at.toISOString(),
+    lastSeenAt: row.last_seen_at.toISOString(),
+    locationCount: row.location_count,
+  };
+}
+
+export function derToPem(der: Buffer): string {
+  const lines = der.toString('base64').match(/.{1,64}/g) ?? [];
+  return `-----BEGIN CERTIFICATE-----\n${lines.join('\n')}\n-----END CERTIFICATE-----\n`;
+}
+
+export async function certificateRoutes(instance: FastifyInstance): Promise<void> {
+  const app = instance.withTypeProvider<ZodTypeProvider>();
+
+  app.get('/api/v1/certificates', {
+    onRequest: requirePermission('read'),
+    schema: {
+      tags: ['certificates'],
+      summary: 'List certificates, soonest expiry first',
+      querystring: listCertificatesQuery,
+      response: { 200: certificatePage, ...problemResponses(400, 401, 403) },
+    },
+  }, async (request) => {
+    const query = request.query;
+    const knex = requestEm(request).getKnex();
+    const now = Date.now();
+    const [rows, [{ count }]] = await Promise.all([
+      filteredCertificates(knex, query, now)
+        .select(...SUMMARY_COLUMNS, locationCount(knex))
+        .orderBy([{ column: 'c.not_after' }, { column: 'c.id' }])
+        .limit(query.limit)
+        .offset(query.offset) as Promise<CertificateRow[]>,
+      filteredCertificates(knex, query, now).count({ count: '*' }) as Promise<Array<{ count: string | number }>>,
+    ]);
+    return { items: rows.map((row) => toSummary(row, now)), total: Number(count), limit: query.limit, offset: query.offset };
+  });
+
+  app.get('/api/v1/certificates/:id', {
+    onRequest: requirePermission('read'),
+    schema: {
+      tags: ['certificates'],
+      summary: 'One certificate with its PEM and every place it was found',
+      params: idParams,
+      response: { 200: certificateDetail, ...problemResponses(400, 401, 403, 404) },
+    },
+  }, async (request) => {
+    const { id } = request.params;
+    const knex = requestEm(request).getKnex();
+    const row = await knex('certificates as c').select(...SUMMARY_COLUMNS, 'c.der', locationCount(knex))
+      .where('c.id', id).first() as (CertificateRow & { der: Buffer }) | undefined;
+    if (!row) throw notFound(`no certificate with id ${id}`);
+    const locations = await knex('certificate_locations as l')
+      .join('agents as a', 'a.id', 'l.agent_id')
+      .select('l.id', 'l.agent_id', 'a.name as agent_name', 'l.path', 'l.position', 'l.format', 'l.first_seen_at',
+        'l.last_seen_at', 'l.removed_at')
+      .where('l.certificate_id', id)
+      // Current locations first, then those the agents no longer report.
+      .orderByRaw('l.removed_at is not null, a.name, l.path, l.position') as LocationRow[];
+    return {
+      ...toSummary(row, Date.now()),
+      pem: derToPem(row.der),
+      locations: locations.map((l) => ({
+        id: l.id,
+        agentId: l.agent_id,
+        agentName: l.agent_name,
+        path: l.path,
+        position: l.position,
+        format: l.format,
+        firstSeenAt: l.first_seen_at.toISOString(),
+        lastSeenAt: l.last_seen_at.toISOString(),
+        removedAt: l.removed_at?.toISOString() ?? null,
+      })),
+    };
+  });
+}

@@ -1,0 +1,83 @@
+// The admin API: REST/JSON over Fastify, documented as OpenAPI 3 from the same zod schemas that
+// validate requests. This builds the server; main.ts decides where it listens.
+import fastifySwagger from '@fastify/swagger';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { ControllerConfig } from '../config.js';
+import type { Logger } from '../log.js';
+import { decorateRequests, setRequestEm } from './auth.js';
+import { frameworkErrorHandler, registerProblemHandlers } from './problem.js';
+import { agentRoutes } from './routes/agents.js';
+import { certificateRoutes } from './routes/certificates.js';
+import { enrollmentTokenRoutes } from './routes/enrollment-tokens.js';
+import { healthRoutes } from './routes/health.js';
+import { jsonSerializerCompiler, zodSwaggerTransform, zodValidatorCompiler, type ZodTypeProvider } from './zod-compiler.js';
+
+export interface ApiServerDeps {
+  orm: MikroORM;
+  log: Logger;
+  config: ControllerConfig;
+  readiness: () => { database: boolean; nats: boolean };
+  agentCa: () => { certPem: string; fingerprintSha256: string } | null;
+}
+
+export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    // Typed as Fastify's logger interface so the instance is the plain FastifyInstance callers expect.
+    loggerInstance: deps.log.child({ component: 'api' }) as FastifyBaseLogger,
+    // The only bodies are small JSON documents; anything bigger is a mistake or an attack.
+    bodyLimit: 64 * 1024,
+    // A path with a trailing slash is the same resource.
+    routerOptions: { ignoreTrailingSlash: true },
+    frameworkErrors: frameworkErrorHandler,
+    // Request ids end up in 500 answers and logs; replicas must not hand out the same ones.
+    genReqId: () => randomUUID(),
+  });
+  app.setValidatorCompiler(zodValidatorCompiler);
+  app.setSerializerCompiler(jsonSerializerCompiler);
+  registerProblemHandlers(app);
+  decorateRequests(app);
+
+  // One EntityManager per request: its identity map is never shared between requests.
+  app.addHook('onRequest', async (request) => {
+    setRequestEm(request, deps.orm.em.fork());
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'certflow admin API', version: 'v1', description: 'Inventory and enrolment of the certflow controller.' },
+      components: {
+        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'An admin API token' } },
+      },
+      // Every route needs a token unless its schema says `security: []`.
+      security: [{ bearerAuth: [] }],
+    },
+    transform: zodSwaggerTransform,
+  });
+
+  await app.register(healthRoutes({ readiness: deps.readiness }));
+  await app.register(enrollmentTokenRoutes({
+    enrollmentTokenDefaultHours: deps.config.enrollmentTokenDefaultHours,
+    agentCa: deps.agentCa,
+  }));
+  await app.register(agentRoutes({
+    checkInIntervalSeconds: deps.config.checkInIntervalSeconds,
+    offlineAfterIntervals: deps.config.offlineAfterIntervals,
+  }));
+  await app.register(certificateRoutes);
+
+  app.withTypeProvider<ZodTypeProvider>().get('/api/v1/openapi.json', {
+    schema: {
+      tags: ['meta'],
+      summary: 'This document',
+      security: [],
+      response: { 200: z.looseObject({ openapi: z.string() }) },
+    },
+  }, async () => app.swagger() as unknown as { openapi: string });
+
+  await app.ready();
+  return app;
+}
