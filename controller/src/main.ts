@@ -39,7 +39,6 @@ async function run(config: ControllerConfig): Promise<void> {
     config,
     readiness: () => ({ ...readiness }),
     agentCa: () => (agentCa ? { certPem: agentCa.certPem, fingerprintSha256: agentCa.fingerprintSha256 } : null),
-    nats: () => (nc ? { nc, subjects } : null),
   });
   const apiAddress = splitHostPort(config.apiListen);
   await api.listen({ host: apiAddress.host, port: apiAddress.port });

@@ -72,7 +72,7 @@ export async function runSession(client: AgentGatewayClient, config: AgentConfig
       case 'welcome': {
         welcomed = true;
         const interval = (message.welcome!.checkInIntervalSeconds || config.checkInIntervalSeconds) * 1000;
-        log.info({ agentId: message.welcome!.agentId, checkInIntervalMs: interval }, 'connected to controller');
+        log.info({ checkInIntervalMs: interval }, 'connected to controller');
         timers.push(setInterval(() => void checkIn(), interval));
         timers.push(setInterval(() => void rescan(), config.scan.intervalSeconds * 1000));
         void rescan();

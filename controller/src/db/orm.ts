@@ -29,6 +29,7 @@ export function ormOptions(databaseUrl: string): Options {
       transactional: true,
       allOrNothing: true,
       emit: 'ts',
+      silent: true,
     },
     debug: false,
   };

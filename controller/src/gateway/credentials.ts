@@ -16,14 +16,15 @@ class StaticCertificateProvider implements Provider {
 
   addCaCertificateListener(listener: CaListener) {
     this.caListeners.add(listener);
-    listener({ caCertificate: Buffer.from(this.caPem) });
+    // Deliver after the current call: grpc-js registers its watcher only after adding the listener.
+    setImmediate(() => listener({ caCertificate: Buffer.from(this.caPem) }));
   }
   removeCaCertificateListener(listener: CaListener) {
     this.caListeners.delete(listener);
   }
   addIdentityCertificateListener(listener: IdentityListener) {
     this.identityListeners.add(listener);
-    listener({ certificate: Buffer.from(this.identity.certPem), privateKey: Buffer.from(this.identity.keyPem) });
+    setImmediate(() => listener({ certificate: Buffer.from(this.identity.certPem), privateKey: Buffer.from(this.identity.keyPem) }));
   }
   removeIdentityCertificateListener(listener: IdentityListener) {
     this.identityListeners.delete(listener);
