@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Agent, type HostFactsRecord } from '../../db/entities/agent.js';
 import { requestEm, requirePermission } from '../auth.js';
+import { timestampParser, type SqlTimestamp } from '../db-rows.js';
 import { notFound, problemResponses } from '../problem.js';
 import { agentDetail, agentPage, idParams, listAgentsQuery, type AgentSummary } from '../schemas.js';
 import type { ZodTypeProvider } from '../zod-compiler.js';
@@ -16,10 +17,10 @@ interface AgentRow {
   id: string;
   name: string;
   host_facts: HostFactsRecord;
-  enrolled_at: Date;
-  last_check_in_at: Date | null;
-  last_seen_at: Date | null;
-  certificate_not_after: Date;
+  enrolled_at: SqlTimestamp;
+  last_check_in_at: SqlTimestamp | null;
+  last_seen_at: SqlTimestamp | null;
+  certificate_not_after: SqlTimestamp;
   scan_problem_count: number;
 }
 
@@ -68,7 +69,8 @@ export function agentRoutes(deps: AgentRouteDeps) {
       },
     }, async (request) => {
       const { limit, offset } = request.query;
-      const knex = requestEm(request).getKnex();
+      const em = requestEm(request);
+      const knex = em.getKnex();
       const [rows, [{ count }]] = await Promise.all([
         knex('agents')
           .select('id', 'name', 'host_facts', 'enrolled_at', 'last_check_in_at', 'last_seen_at', 'certificate_not_after',
@@ -79,14 +81,15 @@ export function agentRoutes(deps: AgentRouteDeps) {
         knex('agents').count({ count: '*' }) as Promise<Array<{ count: string | number }>>,
       ]);
       const now = Date.now();
+      const toDate = timestampParser(em);
       const items = rows.map((row) => summary({
         id: row.id,
         name: row.name,
         hostFacts: row.host_facts,
-        enrolledAt: row.enrolled_at,
-        lastCheckInAt: row.last_check_in_at,
-        lastSeenAt: row.last_seen_at,
-        certificateNotAfter: row.certificate_not_after,
+        enrolledAt: toDate(row.enrolled_at),
+        lastCheckInAt: row.last_check_in_at === null ? null : toDate(row.last_check_in_at),
+        lastSeenAt: row.last_seen_at === null ? null : toDate(row.last_seen_at),
+        certificateNotAfter: toDate(row.certificate_not_after),
       }, row.scan_problem_count, now));
       return { items, total: Number(count), limit, offset };
     });

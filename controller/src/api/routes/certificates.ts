@@ -4,6 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Knex } from '@mikro-orm/postgresql';
 import { requestEm, requirePermission } from '../auth.js';
+import { timestampParser, type SqlTimestamp } from '../db-rows.js';
 import { notFound, problemResponses } from '../problem.js';
 import {
   certificateDetail, certificatePage, idParams, listCertificatesQuery,
@@ -21,16 +22,16 @@ interface CertificateRow {
   issuer: string;
   serial_number: string;
   sans: string[];
-  not_before: Date;
-  not_after: Date;
+  not_before: SqlTimestamp;
+  not_after: SqlTimestamp;
   key_algorithm: string;
   key_size: number | null;
   curve: string | null;
   signature_algorithm: string;
   self_signed: boolean;
   is_ca: boolean;
-  first_seen_at: Date;
-  last_seen_at: Date;
+  first_seen_at: SqlTimestamp;
+  last_seen_at: SqlTimestamp;
   location_count: number;
 }
 
@@ -41,9 +42,9 @@ interface LocationRow {
   path: string;
   position: number;
   format: string;
-  first_seen_at: Date;
-  last_seen_at: Date;
-  removed_at: Date | null;
+  first_seen_at: SqlTimestamp;
+  last_seen_at: SqlTimestamp;
+  removed_at: SqlTimestamp | null;
 }
 
 /** Every column but the DER and the search text, which a list never needs. */
@@ -81,7 +82,10 @@ function locationCount(knex: Knex): Knex.Raw {
   return knex.raw('(select count(*)::int from certificate_locations l where l.certificate_id = c.id and l.removed_at is null) as location_count');
 }
 
-function toSummary(row: CertificateRow, now: number): CertificateSummary {
+type ParseTimestamp = (value: SqlTimestamp) => Date;
+
+function toSummary(row: CertificateRow, now: number, date: ParseTimestamp): CertificateSummary {
+  const notAfter = date(row.not_after);
   return {
     id: row.id,
     fingerprintSha256: row.fingerprint_sha256,
@@ -89,17 +93,17 @@ function toSummary(row: CertificateRow, now: number): CertificateSummary {
     issuer: row.issuer,
     serialNumber: row.serial_number,
     sans: row.sans,
-    notBefore: row.not_before.toISOString(),
-    notAfter: row.not_after.toISOString(),
-    daysLeft: Math.floor((row.not_after.getTime() - now) / DAY_MS),
+    notBefore: date(row.not_before).toISOString(),
+    notAfter: notAfter.toISOString(),
+    daysLeft: Math.floor((notAfter.getTime() - now) / DAY_MS),
     keyAlgorithm: row.key_algorithm,
     keySize: row.key_size,
     curve: row.curve,
     signatureAlgorithm: row.signature_algorithm,
     selfSigned: row.self_signed,
     isCa: row.is_ca,
-    firstSeenAt: row.first_seen_at.toISOString(),
-    lastSeenAt: row.last_seen_at.toISOString(),
+    firstSeenAt: date(row.first_seen_at).toISOString(),
+    lastSeenAt: date(row.last_seen_at).toISOString(),
     locationCount: row.location_count,
   };
 }
@@ -122,7 +126,8 @@ export async function certificateRoutes(instance: FastifyInstance): Promise<void
     },
   }, async (request) => {
     const query = request.query;
-    const knex = requestEm(request).getKnex();
+    const em = requestEm(request);
+    const knex = em.getKnex();
     const now = Date.now();
     const [rows, [{ count }]] = await Promise.all([
       filteredCertificates(knex, query, now)
@@ -132,7 +137,7 @@ export async function certificateRoutes(instance: FastifyInstance): Promise<void
         .offset(query.offset) as Promise<CertificateRow[]>,
       filteredCertificates(knex, query, now).count({ count: '*' }) as Promise<Array<{ count: string | number }>>,
     ]);
-    return { items: rows.map((row) => toSummary(row, now)), total: Number(count), limit: query.limit, offset: query.offset };
+    return { items: rows.map((row) => toSummary(row, now, timestampParser(em))), total: Number(count), limit: query.limit, offset: query.offset };
   });
 
   app.get('/api/v1/certificates/:id', {
@@ -145,7 +150,9 @@ export async function certificateRoutes(instance: FastifyInstance): Promise<void
     },
   }, async (request) => {
     const { id } = request.params;
-    const knex = requestEm(request).getKnex();
+    const em = requestEm(request);
+    const knex = em.getKnex();
+    const date = timestampParser(em);
     const row = await knex('certificates as c').select(...SUMMARY_COLUMNS, 'c.der', locationCount(knex))
       .where('c.id', id).first() as (CertificateRow & { der: Buffer }) | undefined;
     if (!row) throw notFound(`no certificate with id ${id}`);
@@ -157,7 +164,7 @@ export async function certificateRoutes(instance: FastifyInstance): Promise<void
       // Current locations first, then those the agents no longer report.
       .orderByRaw('l.removed_at is not null, a.name, l.path, l.position') as LocationRow[];
     return {
-      ...toSummary(row, Date.now()),
+      ...toSummary(row, Date.now(), date),
       pem: derToPem(row.der),
       locations: locations.map((l) => ({
         id: l.id,
@@ -166,9 +173,9 @@ export async function certificateRoutes(instance: FastifyInstance): Promise<void
         path: l.path,
         position: l.position,
         format: l.format,
-        firstSeenAt: l.first_seen_at.toISOString(),
-        lastSeenAt: l.last_seen_at.toISOString(),
-        removedAt: l.removed_at?.toISOString() ?? null,
+        firstSeenAt: date(l.first_seen_at).toISOString(),
+        lastSeenAt: date(l.last_seen_at).toISOString(),
+        removedAt: l.removed_at === null ? null : date(l.removed_at).toISOString(),
       })),
     };
   });
