@@ -1,0 +1,69 @@
+// certflowctl agents list | show ID
+import { UsageError } from './cli-errors.js';
+import { apiClient, intOption, parseCommand, printJson, type CommandContext } from './command.js';
+import { formatDate, formatDateTime, formatFields, formatTable, pageFooter, truncate } from './table.js';
+import type { AgentDetail, AgentPage, AgentSummary } from '../api/schemas.js';
+
+export const AGENTS_USAGE = [
+  'usage: certflowctl agents list [--limit N] [--offset N] [--json]',
+  '       certflowctl agents show ID [--json]',
+].join('\n');
+
+export async function agentsCommand(args: string[], ctx: CommandContext): Promise<void> {
+  const [sub, ...rest] = args;
+  if (sub === 'list') return listAgents(rest, ctx);
+  if (sub === 'show') return showAgent(rest, ctx);
+  throw new UsageError(sub ? `unknown agents command "${sub}"` : 'missing agents command', AGENTS_USAGE);
+}
+
+const status = (agent: AgentSummary) => (agent.online ? 'online' : 'offline');
+
+async function listAgents(args: string[], ctx: CommandContext): Promise<void> {
+  const parsed = parseCommand(args, { usage: AGENTS_USAGE, strings: ['limit', 'offset'] });
+  const page = await apiClient(parsed, ctx).get<AgentPage>('/api/v1/agents', {
+    limit: intOption(parsed, 'limit'), offset: intOption(parsed, 'offset'),
+  });
+  if (parsed.json) return printJson(ctx, page);
+  if (page.items.length > 0) {
+    ctx.print(formatTable(page.items, [
+      { header: 'ID', value: (a) => a.id },
+      { header: 'NAME', value: (a) => truncate(a.name, 30) },
+      { header: 'HOSTNAME', value: (a) => truncate(a.hostname, 40) },
+      { header: 'OS', value: (a) => truncate(a.os, 30) },
+      { header: 'VERSION', value: (a) => a.agentVersion },
+      { header: 'STATUS', value: status },
+      { header: 'LAST SEEN', value: (a) => formatDateTime(a.lastSeenAt) },
+      { header: 'PROBLEMS', value: (a) => String(a.scanProblemCount), align: 'right' },
+    ]));
+  }
+  ctx.print(pageFooter(page, 'agents'));
+}
+
+async function showAgent(args: string[], ctx: CommandContext): Promise<void> {
+  const parsed = parseCommand(args, { usage: AGENTS_USAGE, positionals: ['ID'] });
+  const id = parsed.positionals[0];
+  const agent = await apiClient(parsed, ctx).get<AgentDetail>(`/api/v1/agents/${encodeURIComponent(id)}`);
+  if (parsed.json) return printJson(ctx, agent);
+  ctx.print(formatFields([
+    ['ID', agent.id],
+    ['Name', agent.name],
+    ['Hostname', agent.hostname],
+    ['OS', agent.os || '-'],
+    ['Agent version', agent.agentVersion || '-'],
+    ['IP addresses', agent.ipAddresses.join(', ') || '-'],
+    ['Status', status(agent)],
+    ['Last seen', formatDateTime(agent.lastSeenAt)],
+    ['Last check-in', formatDateTime(agent.lastCheckInAt)],
+    ['Enrolled', formatDate(agent.enrolledAt)],
+    ['Identity expires', formatDate(agent.certificateNotAfter)],
+  ]));
+  if (agent.scanProblems.length === 0) {
+    ctx.print('\nNo scan problems.\n');
+    return;
+  }
+  ctx.print(`\nScan problems (${agent.scanProblems.length}):\n`);
+  ctx.print(formatTable(agent.scanProblems, [
+    { header: 'PATH', value: (p) => p.path },
+    { header: 'PROBLEM', value: (p) => p.message },
+  ]));
+}
