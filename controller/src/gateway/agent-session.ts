@@ -144,9 +144,10 @@ export async function handleAgentStream(deps: SessionDeps, call: AgentStream): P
 function endWithError(call: AgentStream, err: unknown, log: Logger): void {
   if (err instanceof GatewayError) {
     log.warn({ code: grpc.status[err.code], reason: err.message }, 'agent stream refused');
-    call.destroy(Object.assign(new Error(err.message), err.toStatus()));
+    // Emitting 'error' (not destroy) is what makes grpc-js send this status to the client.
+    call.emit('error', Object.assign(new Error(err.message), err.toStatus()));
     return;
   }
   log.error({ err }, 'agent stream failed');
-  call.destroy(Object.assign(new Error('internal error'), { code: grpc.status.INTERNAL, details: 'internal error' }));
+  call.emit('error', Object.assign(new Error('internal error'), { code: grpc.status.INTERNAL, details: 'internal error' }));
 }

@@ -23,7 +23,7 @@ interface CallWithAuth {
 
 export async function authenticateAgent(call: CallWithAuth, em: EntityManager, ca: AgentCa): Promise<Agent> {
   const der = call.getAuthContext()?.sslPeerCertificate?.raw;
-  if (!der || der.length === 0) throw new GatewayError(grpc.status.UNAUTHENTICATED, 'a client certificate is required (enrol the agent first)');
+  if (!der || der.length === 0) throw new GatewayError(grpc.status.UNAUTHENTICATED, 'a client certificate issued by this controller is required (enrol the agent first)');
   let identity: { agentId: string; serial: string };
   try {
     identity = ca.verifyAgentCertificate(der);
