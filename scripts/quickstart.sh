@@ -18,7 +18,9 @@
 # restarts both processes and reuses everything, including the agent's identity (no new token is
 # needed). To start from scratch: `scripts/quickstart.sh --stop && rm -rf .certflow/quickstart`; the
 # next run then drops and recreates the database, whose secrets were sealed with the old master key.
-set -euo pipefail
+set -Eeuo pipefail
+# Anything that fails without its own message still says where.
+trap 'printf "quickstart: FAILED at line %s: %s\n" "$LINENO" "$BASH_COMMAND" >&2' ERR
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
@@ -544,7 +546,7 @@ What next
     certflowctl agents show ${agent_id:-ID}
     certflowctl certs list --expiring-within 30
     certflowctl certs show ${www_id:-ID}
-    certflowctl tokens create          # enrol another host: deploy/install-agent.sh --controller HOST:$GRPC_PORT ...
+    certflowctl tokens create          # for another agent (this gateway listens on $LISTEN_HOST only)
   API (OpenAPI document: $API_URL/api/v1/openapi.json):
     curl -s -H "Authorization: Bearer \$(cat $ADMIN_TOKEN_FILE)" '$API_URL/api/v1/certificates?expiringWithinDays=30'
     curl -s -H "Authorization: Bearer \$(cat $ADMIN_TOKEN_FILE)" '$API_URL/api/v1/agents'
