@@ -382,18 +382,21 @@ GRPC_PORT=$(pick_port "$DEFAULT_GRPC_PORT" "$API_PORT") || die "no free port for
 API_URL=http://$LISTEN_HOST:$API_PORT
 
 log "starting the controller (admin API $API_URL, agent gateway $LISTEN_HOST:$GRPC_PORT, log $CONTROLLER_LOG)"
-# Only the settings below count: a CERTFLOW_* variable left in this shell must not change them.
-start_background "$CONTROLLER_PID" "$CONTROLLER_LOG" \
-  env -u CERTFLOW_CONFIG_FILE -u CERTFLOW_MASTER_KEY -u CERTFLOW_GATEWAY_NAMES \
-  CERTFLOW_DATABASE_URL="$DATABASE_URL" \
-  CERTFLOW_NATS_URL="$NATS_URL" \
-  CERTFLOW_NATS_PREFIX="$NATS_PREFIX" \
-  CERTFLOW_MASTER_KEY_FILE="$MASTER_KEY" \
-  CERTFLOW_ADMIN_TOKEN="$ADMIN_TOKEN" \
-  CERTFLOW_API_LISTEN="$LISTEN_HOST:$API_PORT" \
-  CERTFLOW_GRPC_LISTEN="$LISTEN_HOST:$GRPC_PORT" \
-  CERTFLOW_LOG_LEVEL="${CERTFLOW_LOG_LEVEL:-info}" \
-  node "$CONTROLLER_BIN" run
+# Only the settings below count: a CERTFLOW_* variable left in this shell must not change them. The
+# admin token is exported rather than given to `env`, so it never appears on a command line.
+(
+  export CERTFLOW_ADMIN_TOKEN=$ADMIN_TOKEN
+  start_background "$CONTROLLER_PID" "$CONTROLLER_LOG" \
+    env -u CERTFLOW_CONFIG_FILE -u CERTFLOW_MASTER_KEY -u CERTFLOW_GATEWAY_NAMES \
+    CERTFLOW_DATABASE_URL="$DATABASE_URL" \
+    CERTFLOW_NATS_URL="$NATS_URL" \
+    CERTFLOW_NATS_PREFIX="$NATS_PREFIX" \
+    CERTFLOW_MASTER_KEY_FILE="$MASTER_KEY" \
+    CERTFLOW_API_LISTEN="$LISTEN_HOST:$API_PORT" \
+    CERTFLOW_GRPC_LISTEN="$LISTEN_HOST:$GRPC_PORT" \
+    CERTFLOW_LOG_LEVEL="${CERTFLOW_LOG_LEVEL:-info}" \
+    node "$CONTROLLER_BIN" run
+)
 
 # /readyz says the database and NATS are up; the gateway listens a moment later (after the agent CA
 # is loaded), so wait for both.
@@ -408,8 +411,10 @@ log "controller ready (pid $(<"$CONTROLLER_PID"))"
 # --- certflowctl ----------------------------------------------------------------------------------
 
 # The token goes in through the environment, not the command line, where `ps` would show it.
-env -u CERTFLOW_URL CERTFLOW_TOKEN="$ADMIN_TOKEN" CERTFLOWCTL_CONFIG="$CTL_CONFIG" node "$CTL_BIN" login --url "$API_URL" >/dev/null \
-  || die "certflowctl login --url $API_URL failed" "$CONTROLLER_LOG"
+(
+  export CERTFLOW_TOKEN=$ADMIN_TOKEN
+  env -u CERTFLOW_URL CERTFLOWCTL_CONFIG="$CTL_CONFIG" node "$CTL_BIN" login --url "$API_URL" >/dev/null
+) || die "certflowctl login --url $API_URL failed" "$CONTROLLER_LOG"
 chmod 600 "$CTL_CONFIG" 2>/dev/null || true
 
 # --- agent ----------------------------------------------------------------------------------------
