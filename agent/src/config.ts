@@ -12,7 +12,7 @@ export const DEFAULT_CONFIG_FILE = '/etc/certflow/agent.json';
 
 const agentConfigSchema = z.strictObject({
   /** The controller's agent gateway, HOST:PORT. */
-  controller: z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected HOST:PORT'),
+  controller: z.string().regex(/^([^\s:[\]]+|\[[0-9a-fA-F:.]+\]):\d{1,5}$/, 'expected HOST:PORT (IPv6 as [ADDRESS]:PORT)'),
   /** Where the agent keeps its identity (key 0600, certificates). */
   stateDir: z.string().min(1).default('/var/lib/certflow-agent'),
   enrollment: z.strictObject({

@@ -6,6 +6,7 @@ import { AgentConfigError, DEFAULT_CONFIG_FILE, loadAgentConfig } from './config
 import { createAgentLogger } from './log.js';
 import { runAgent } from './run-agent.js';
 import { EnrollmentFailedError } from './identity/enroll.js';
+import { CorruptIdentityError } from './identity/identity-store.js';
 import { runScanCommand } from './commands/scan.js';
 
 const USAGE = `usage:
@@ -45,7 +46,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then((code) => process.exit(code), (err) => {
-  if (err instanceof AgentConfigError || err instanceof EnrollmentFailedError) {
+  if (err instanceof AgentConfigError || err instanceof EnrollmentFailedError || err instanceof CorruptIdentityError) {
     console.error(`certflow-agent: ${err.message}`);
     process.exit(err instanceof AgentConfigError ? 2 : 1);
   }

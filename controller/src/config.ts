@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 
-const hostPort = z.string().regex(/^[^\s:]*:\d{1,5}$/, 'expected HOST:PORT');
+const hostPort = z.string().regex(/^([^\s:[\]]*|\[[0-9a-fA-F:.]+\]):\d{1,5}$/, 'expected HOST:PORT (IPv6 as [ADDRESS]:PORT)');
 
 const configSchema = z.strictObject({
   databaseUrl: z.string().url().default('postgres://postgres@127.0.0.1:5432/certflow'),
@@ -96,5 +96,5 @@ function readJsonFile(file: string): Record<string, unknown> {
 
 export function splitHostPort(value: string): { host: string; port: number } {
   const at = value.lastIndexOf(':');
-  return { host: value.slice(0, at) || '0.0.0.0', port: Number(value.slice(at + 1)) };
+  return { host: value.slice(0, at).replace(/^\[(.*)\]$/, '$1') || '0.0.0.0', port: Number(value.slice(at + 1)) };
 }

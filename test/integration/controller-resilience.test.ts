@@ -88,4 +88,19 @@ describe('bad configuration', () => {
     expect(await broken.exited).toBe(2);
     expect(broken.output()).toContain(`cannot load agent config ${file}`);
   });
+
+  it('stops an agent whose saved identity is damaged, saying what to do', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'certflow-cfg-'));
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(join(dir, 'identity'));
+    for (const [name, content] of [['agent.json', '{"agentId":"x"}'], ['key.pem', 'junk'], ['cert.pem', 'not a certificate'], ['ca.pem', 'junk']]) {
+      await writeFile(join(dir, 'identity', name), content);
+    }
+    const file = join(dir, 'agent.json');
+    await writeFile(file, JSON.stringify({ controller: '127.0.0.1:1', stateDir: dir, scan: { paths: [dir] } }));
+    const proc = runTsx('agent/src/main.ts', ['run', '--config', file], {});
+    expect(await proc.exited).toBe(1);
+    expect(proc.output()).toMatch(/identity in .* is damaged \(cert\.pem: .*\); restore it from a backup, or remove that directory and enrol again/);
+    expect(proc.output()).not.toMatch(/\n\s+at /);
+  });
 });

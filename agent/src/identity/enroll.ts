@@ -53,5 +53,5 @@ export async function ensureEnrolled(config: AgentConfig, log: Logger, signal?: 
 
 export function splitAddress(address: string): [string, number] {
   const at = address.lastIndexOf(':');
-  return [address.slice(0, at), Number(address.slice(at + 1))];
+  return [address.slice(0, at).replace(/^\[(.*)\]$/, '$1'), Number(address.slice(at + 1))];
 }

@@ -1,6 +1,7 @@
 // The agent's identity on disk, under stateDir/identity (0700): key.pem (0600, never leaves the host),
 // cert.pem, ca.pem and agent.json. Files are replaced atomically (write beside, fsync, rename), so a crash
 // mid-renewal leaves either the old identity or the new one, never half of each.
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -9,6 +10,10 @@ export interface AgentIdentity {
   keyPem: string;
   certPem: string;
   caPem: string;
+}
+
+export class CorruptIdentityError extends Error {
+  override name = 'CorruptIdentityError';
 }
 
 export function identityDir(stateDir: string): string {
@@ -24,11 +29,38 @@ export async function loadIdentity(stateDir: string): Promise<AgentIdentity | nu
       readFile(join(dir, 'cert.pem'), 'utf8'),
       readFile(join(dir, 'ca.pem'), 'utf8'),
     ]);
-    return { agentId: (JSON.parse(meta) as { agentId: string }).agentId, keyPem, certPem, caPem };
+    return checkIdentity(dir, { agentId: (JSON.parse(meta) as { agentId: string }).agentId, keyPem, certPem, caPem });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
+    if (err instanceof CorruptIdentityError) throw err;
+    throw new CorruptIdentityError(`the agent identity in ${dir} cannot be read: ${(err as Error).message}; ` +
+      'restore it from a backup, or remove that directory and enrol again with a new token', { cause: err });
   }
+}
+
+/** A damaged identity is refused with a message that says what to do, instead of a TLS stack trace later. */
+function checkIdentity(dir: string, identity: AgentIdentity): AgentIdentity {
+  const problem = (what: string, cause: unknown) => new CorruptIdentityError(
+    `the agent identity in ${dir} is damaged (${what}: ${(cause as Error).message}); ` +
+    'restore it from a backup, or remove that directory and enrol again with a new token', { cause });
+  if (typeof identity.agentId !== 'string' || !identity.agentId) throw problem('agent.json', new Error('no agentId'));
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(identity.certPem);
+  } catch (cause) {
+    throw problem('cert.pem', cause);
+  }
+  try {
+    new X509Certificate(identity.caPem);
+  } catch (cause) {
+    throw problem('ca.pem', cause);
+  }
+  try {
+    if (!cert.checkPrivateKey(createPrivateKey(identity.keyPem))) throw new Error('the key does not match cert.pem');
+  } catch (cause) {
+    throw problem('key.pem', cause);
+  }
+  return identity;
 }
 
 export async function saveIdentity(stateDir: string, identity: AgentIdentity): Promise<void> {
