@@ -7,6 +7,7 @@ import type { AgentMessage as _certflow_agent_v1_AgentMessage, AgentMessage__Out
 import type { CertificateOccurrence as _certflow_agent_v1_CertificateOccurrence, CertificateOccurrence__Output as _certflow_agent_v1_CertificateOccurrence__Output } from './certflow/agent/v1/CertificateOccurrence.js';
 import type { CheckIn as _certflow_agent_v1_CheckIn, CheckIn__Output as _certflow_agent_v1_CheckIn__Output } from './certflow/agent/v1/CheckIn.js';
 import type { ControllerMessage as _certflow_agent_v1_ControllerMessage, ControllerMessage__Output as _certflow_agent_v1_ControllerMessage__Output } from './certflow/agent/v1/ControllerMessage.js';
+import type { EndpointObservation as _certflow_agent_v1_EndpointObservation, EndpointObservation__Output as _certflow_agent_v1_EndpointObservation__Output } from './certflow/agent/v1/EndpointObservation.js';
 import type { EnrollRequest as _certflow_agent_v1_EnrollRequest, EnrollRequest__Output as _certflow_agent_v1_EnrollRequest__Output } from './certflow/agent/v1/EnrollRequest.js';
 import type { EnrollResponse as _certflow_agent_v1_EnrollResponse, EnrollResponse__Output as _certflow_agent_v1_EnrollResponse__Output } from './certflow/agent/v1/EnrollResponse.js';
 import type { Hello as _certflow_agent_v1_Hello, Hello__Output as _certflow_agent_v1_Hello__Output } from './certflow/agent/v1/Hello.js';
@@ -14,10 +15,15 @@ import type { HostFacts as _certflow_agent_v1_HostFacts, HostFacts__Output as _c
 import type { InventoryReport as _certflow_agent_v1_InventoryReport, InventoryReport__Output as _certflow_agent_v1_InventoryReport__Output } from './certflow/agent/v1/InventoryReport.js';
 import type { Job as _certflow_agent_v1_Job, Job__Output as _certflow_agent_v1_Job__Output } from './certflow/agent/v1/Job.js';
 import type { JobResult as _certflow_agent_v1_JobResult, JobResult__Output as _certflow_agent_v1_JobResult__Output } from './certflow/agent/v1/JobResult.js';
+import type { Keystore as _certflow_agent_v1_Keystore, Keystore__Output as _certflow_agent_v1_Keystore__Output } from './certflow/agent/v1/Keystore.js';
+import type { ListenAddress as _certflow_agent_v1_ListenAddress, ListenAddress__Output as _certflow_agent_v1_ListenAddress__Output } from './certflow/agent/v1/ListenAddress.js';
+import type { LocationRef as _certflow_agent_v1_LocationRef, LocationRef__Output as _certflow_agent_v1_LocationRef__Output } from './certflow/agent/v1/LocationRef.js';
+import type { NetworkScanAssignment as _certflow_agent_v1_NetworkScanAssignment, NetworkScanAssignment__Output as _certflow_agent_v1_NetworkScanAssignment__Output } from './certflow/agent/v1/NetworkScanAssignment.js';
 import type { RenewIdentityRequest as _certflow_agent_v1_RenewIdentityRequest, RenewIdentityRequest__Output as _certflow_agent_v1_RenewIdentityRequest__Output } from './certflow/agent/v1/RenewIdentityRequest.js';
 import type { RenewIdentityResponse as _certflow_agent_v1_RenewIdentityResponse, RenewIdentityResponse__Output as _certflow_agent_v1_RenewIdentityResponse__Output } from './certflow/agent/v1/RenewIdentityResponse.js';
 import type { RescanJob as _certflow_agent_v1_RescanJob, RescanJob__Output as _certflow_agent_v1_RescanJob__Output } from './certflow/agent/v1/RescanJob.js';
 import type { ScanProblem as _certflow_agent_v1_ScanProblem, ScanProblem__Output as _certflow_agent_v1_ScanProblem__Output } from './certflow/agent/v1/ScanProblem.js';
+import type { ServiceBinding as _certflow_agent_v1_ServiceBinding, ServiceBinding__Output as _certflow_agent_v1_ServiceBinding__Output } from './certflow/agent/v1/ServiceBinding.js';
 import type { Welcome as _certflow_agent_v1_Welcome, Welcome__Output as _certflow_agent_v1_Welcome__Output } from './certflow/agent/v1/Welcome.js';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
@@ -34,6 +40,7 @@ export interface ProtoGrpcType {
         CertificateOccurrence: MessageTypeDefinition<_certflow_agent_v1_CertificateOccurrence, _certflow_agent_v1_CertificateOccurrence__Output>
         CheckIn: MessageTypeDefinition<_certflow_agent_v1_CheckIn, _certflow_agent_v1_CheckIn__Output>
         ControllerMessage: MessageTypeDefinition<_certflow_agent_v1_ControllerMessage, _certflow_agent_v1_ControllerMessage__Output>
+        EndpointObservation: MessageTypeDefinition<_certflow_agent_v1_EndpointObservation, _certflow_agent_v1_EndpointObservation__Output>
         EnrollRequest: MessageTypeDefinition<_certflow_agent_v1_EnrollRequest, _certflow_agent_v1_EnrollRequest__Output>
         EnrollResponse: MessageTypeDefinition<_certflow_agent_v1_EnrollResponse, _certflow_agent_v1_EnrollResponse__Output>
         Hello: MessageTypeDefinition<_certflow_agent_v1_Hello, _certflow_agent_v1_Hello__Output>
@@ -41,10 +48,15 @@ export interface ProtoGrpcType {
         InventoryReport: MessageTypeDefinition<_certflow_agent_v1_InventoryReport, _certflow_agent_v1_InventoryReport__Output>
         Job: MessageTypeDefinition<_certflow_agent_v1_Job, _certflow_agent_v1_Job__Output>
         JobResult: MessageTypeDefinition<_certflow_agent_v1_JobResult, _certflow_agent_v1_JobResult__Output>
+        Keystore: MessageTypeDefinition<_certflow_agent_v1_Keystore, _certflow_agent_v1_Keystore__Output>
+        ListenAddress: MessageTypeDefinition<_certflow_agent_v1_ListenAddress, _certflow_agent_v1_ListenAddress__Output>
+        LocationRef: MessageTypeDefinition<_certflow_agent_v1_LocationRef, _certflow_agent_v1_LocationRef__Output>
+        NetworkScanAssignment: MessageTypeDefinition<_certflow_agent_v1_NetworkScanAssignment, _certflow_agent_v1_NetworkScanAssignment__Output>
         RenewIdentityRequest: MessageTypeDefinition<_certflow_agent_v1_RenewIdentityRequest, _certflow_agent_v1_RenewIdentityRequest__Output>
         RenewIdentityResponse: MessageTypeDefinition<_certflow_agent_v1_RenewIdentityResponse, _certflow_agent_v1_RenewIdentityResponse__Output>
         RescanJob: MessageTypeDefinition<_certflow_agent_v1_RescanJob, _certflow_agent_v1_RescanJob__Output>
         ScanProblem: MessageTypeDefinition<_certflow_agent_v1_ScanProblem, _certflow_agent_v1_ScanProblem__Output>
+        ServiceBinding: MessageTypeDefinition<_certflow_agent_v1_ServiceBinding, _certflow_agent_v1_ServiceBinding__Output>
         Welcome: MessageTypeDefinition<_certflow_agent_v1_Welcome, _certflow_agent_v1_Welcome__Output>
       }
     }

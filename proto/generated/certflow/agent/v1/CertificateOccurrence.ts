@@ -12,10 +12,15 @@ export interface CertificateOccurrence {
    */
   'index'?: (number);
   /**
-   * "pem" or "der" (more formats are added by discovery).
+   * "pem", "der", "pkcs7", "pkcs12", "jks" or "jceks".
    */
   'format'?: (string);
   'der'?: (Buffer | Uint8Array | string);
+  /**
+   * Where a private key matching this certificate was found on the host (empty: none found). Only the
+   * path: key material never leaves the host.
+   */
+  'keyPath'?: (string);
 }
 
 /**
@@ -29,8 +34,13 @@ export interface CertificateOccurrence__Output {
    */
   'index': (number);
   /**
-   * "pem" or "der" (more formats are added by discovery).
+   * "pem", "der", "pkcs7", "pkcs12", "jks" or "jceks".
    */
   'format': (string);
   'der': (Buffer);
+  /**
+   * Where a private key matching this certificate was found on the host (empty: none found). Only the
+   * path: key material never leaves the host.
+   */
+  'keyPath': (string);
 }
