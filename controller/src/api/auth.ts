@@ -3,7 +3,7 @@
 // The check runs as an `onRequest` hook, not a `preHandler`: a request without a valid token is turned
 // away before its body is read or validated, so strangers learn nothing about the API from 400s.
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { authenticateAdminToken, type Principal } from '../auth/admin-tokens.js';
 import type { AdminRole } from '../db/entities/admin-token.js';
 import { forbidden, unauthenticated } from './problem.js';
@@ -26,7 +26,7 @@ const PRINCIPAL = 'certflowPrincipal';
 const ENTITY_MANAGER = 'certflowEm';
 
 /** Per-request state lives in Fastify request decorators, so nothing is added to Fastify's global types. */
-export function decorateRequests(app: { decorateRequest(name: string, value: null): unknown }): void {
+export function decorateRequests(app: FastifyInstance): void {
   app.decorateRequest(PRINCIPAL, null);
   app.decorateRequest(ENTITY_MANAGER, null);
 }
