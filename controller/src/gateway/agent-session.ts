@@ -9,7 +9,7 @@ import type { ControllerMessage } from '../../../proto/generated/certflow/agent/
 import type { InventoryReport__Output } from '../../../proto/generated/certflow/agent/v1/InventoryReport.js';
 import type { AgentCa } from '../crypto/agent-ca.js';
 import { Agent } from '../db/entities/agent.js';
-import { applyInventory, type ReportedOccurrence, type ReportedProblem } from '../inventory/apply-inventory.js';
+import { applyInventory, type InventoryReportInput } from '../inventory/apply-inventory.js';
 import { jobsToSend, markJobSent, recordJobResult } from '../agent-jobs/agent-jobs.js';
 import { authenticateAgent, GatewayError } from './peer-identity.js';
 import { toHostFactsRecord } from './host-facts.js';
@@ -40,7 +40,7 @@ export async function handleAgentStream(deps: SessionDeps, call: AgentStream): P
   const log = deps.log.child({ agentId: agent.id });
   const agentId = agent.id;
   let closed = false;
-  const pendingReports = new Map<string, { full: boolean; chunks: number; occurrences: ReportedOccurrence[]; problems: ReportedProblem[] }>();
+  const pendingReports = new Map<string, Required<InventoryReportInput> & { chunks: number; includes: Set<string> }>();
   // Messages are handled one at a time, in order, so a check-in never overtakes the report before it.
   let queue: Promise<void> = Promise.resolve();
 
@@ -97,12 +97,21 @@ export async function handleAgentStream(deps: SessionDeps, call: AgentStream): P
 
   const handleInventoryChunk = async (chunk: InventoryReport__Output, em: ReturnType<MikroORM['em']['fork']>) => {
     const id = chunk.reportId;
-    const report = pendingReports.get(id) ?? { full: chunk.full, chunks: 0, occurrences: [], problems: [] };
+    const report = pendingReports.get(id) ?? {
+      full: chunk.full, chunks: 0, occurrences: [], problems: [], removed: [], keystores: [], bindings: [], endpoints: [], includes: new Set<string>(),
+    };
     pendingReports.set(id, report);
     report.chunks += 1;
-    report.occurrences.push(...chunk.occurrences.map((o) => ({ path: o.path, index: o.index, format: o.format, der: Buffer.from(o.der) })));
+    report.occurrences.push(...chunk.occurrences.map((o) => ({ path: o.path, index: o.index, format: o.format, der: Buffer.from(o.der), keyPath: o.keyPath })));
     report.problems.push(...chunk.problems.map((p) => ({ path: p.path, message: p.message })));
-    if (report.chunks > MAX_REPORT_CHUNKS || report.occurrences.length > MAX_REPORT_OCCURRENCES) {
+    report.removed.push(...chunk.removed.map((r) => ({ path: r.path, index: r.index })));
+    report.keystores.push(...chunk.keystores);
+    report.bindings.push(...chunk.bindings);
+    report.endpoints.push(...chunk.endpoints);
+    if (chunk.keystoresIncluded) report.includes.add('keystores');
+    if (chunk.bindingsIncluded) report.includes.add('bindings');
+    if (chunk.endpointsIncluded) report.includes.add('endpoints');
+    if (report.chunks > MAX_REPORT_CHUNKS || report.occurrences.length + report.endpoints.length + report.removed.length > MAX_REPORT_OCCURRENCES) {
       pendingReports.delete(id);
       send({ ack: { ref: id, ok: false, error: 'inventory report too large' } });
       log.warn({ reportId: id }, 'inventory report refused: too large');
@@ -110,8 +119,16 @@ export async function handleAgentStream(deps: SessionDeps, call: AgentStream): P
     }
     if (!chunk.lastChunk) return;
     pendingReports.delete(id);
-    const result = await applyInventory(em, agentId, report);
-    log.info({ reportId: id, certificates: result.certificates, locations: result.locations, removed: result.removed,
+    const result = await applyInventory(em, agentId, {
+      full: report.full,
+      occurrences: report.occurrences,
+      problems: report.problems,
+      removed: report.removed,
+      keystores: report.includes.has('keystores') ? report.keystores : undefined,
+      bindings: report.includes.has('bindings') ? report.bindings : undefined,
+      endpoints: report.includes.has('endpoints') ? report.endpoints : undefined,
+    });
+    log.info({ reportId: id, full: report.full, certificates: result.certificates, locations: result.locations, removed: result.removed,
       problems: result.problems.length }, 'inventory applied');
     send({ ack: { ref: id, ok: true, error: '' } });
   };

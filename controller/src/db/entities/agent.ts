@@ -13,6 +13,11 @@ export interface HostFactsRecord {
   memoryBytes: string;
 }
 
+export interface NetworkScanRecord {
+  ranges: string[];
+  ports: number[];
+}
+
 export interface ScanProblemRecord {
   path: string;
   message: string;
@@ -38,6 +43,8 @@ export const Agent = defineEntity({
     lastCheckInAt: p.datetime().nullable(),
     lastInventoryAt: p.datetime().nullable(),
     scanProblems: p.json<ScanProblemRecord[]>(),
+    /** Network ranges an operator assigned to this agent for endpoint discovery. */
+    networkScan: p.json<NetworkScanRecord>().nullable(),
     revokedAt: p.datetime().nullable(),
   }),
 });

@@ -16,10 +16,16 @@ export const CertificateLocation = defineEntity({
     path: p.text(),
     position: p.integer(),
     format: p.string(),
+    /** Where a matching private key was found on the host (never the key itself). */
+    keyPath: p.text().nullable(),
     firstSeenAt: p.datetime(),
     lastSeenAt: p.datetime(),
     removedAt: p.datetime().nullable(),
   }),
   uniques: [{ properties: ['agent', 'path', 'position', 'certificate'] }],
+  indexes: [
+    // Most queries want only current locations; this keeps "certificates with a current location" cheap.
+    { name: 'certificate_locations_current', expression: 'create index "certificate_locations_current" on "certificate_locations" ("certificate_id") where "removed_at" is null' },
+  ],
 });
 export type CertificateLocation = InferEntity<typeof CertificateLocation>;

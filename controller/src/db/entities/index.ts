@@ -4,8 +4,11 @@ import { AgentJob } from './agent-job.js';
 import { AdminToken } from './admin-token.js';
 import { Certificate } from './certificate.js';
 import { CertificateLocation } from './certificate-location.js';
+import { Endpoint } from './endpoint.js';
 import { EnrollmentToken } from './enrollment-token.js';
+import { Keystore } from './keystore.js';
 import { Secret } from './secret.js';
+import { ServiceBinding } from './service-binding.js';
 
-export { Agent, AgentJob, AdminToken, Certificate, CertificateLocation, EnrollmentToken, Secret };
-export const allEntities = [Agent, AgentJob, AdminToken, Certificate, CertificateLocation, EnrollmentToken, Secret];
+export { Agent, AgentJob, AdminToken, Certificate, CertificateLocation, Endpoint, EnrollmentToken, Keystore, Secret, ServiceBinding };
+export const allEntities = [Agent, AgentJob, AdminToken, Certificate, CertificateLocation, Endpoint, EnrollmentToken, Keystore, Secret, ServiceBinding];
