@@ -23,7 +23,7 @@ async function run(config: ControllerConfig): Promise<void> {
   const log = createLogger(config.logLevel);
   const box = createSecretBox(loadMasterKey(config));
   const shutdown = new AbortController();
-  const readiness: Readiness = { database: false, nats: false };
+  const readiness: Readiness = { database: false, nats: false, gateway: false };
   const subjects = makeSubjects(config.natsPrefix);
   const registry = new SessionRegistry();
   let agentCa: AgentCa | null = null;
@@ -39,6 +39,7 @@ async function run(config: ControllerConfig): Promise<void> {
     config,
     readiness: () => ({ ...readiness }),
     agentCa: () => (agentCa ? { certPem: agentCa.certPem, fingerprintSha256: agentCa.fingerprintSha256 } : null),
+    nats: () => (nc ? { nc, subjects } : null),
   });
   const apiAddress = splitHostPort(config.apiListen);
   await api.listen({ host: apiAddress.host, port: apiAddress.port });
@@ -84,6 +85,7 @@ async function run(config: ControllerConfig): Promise<void> {
     orm, ca: agentCa, log, registry, names: config.gatewayNames,
     checkInIntervalSeconds: config.checkInIntervalSeconds, agentCertificateDays: config.agentCertificateDays,
   }, grpcAddress.host, grpcAddress.port);
+  readiness.gateway = true;
   log.info('controller ready');
 }
 

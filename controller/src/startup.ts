@@ -12,6 +12,7 @@ import { errorMessage } from './errors.js';
 export interface Readiness {
   database: boolean;
   nats: boolean;
+  gateway: boolean;
 }
 
 export async function retryUntil<T>(what: string, log: Logger, signal: AbortSignal, attempt: () => Promise<T>): Promise<T> {

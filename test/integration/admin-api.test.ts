@@ -98,7 +98,7 @@ beforeAll(async () => {
   await seed.flush();
   app = await createApiServer({
     orm, log: createLogger(process.env.TEST_LOG ?? 'silent'), config,
-    readiness: () => ({ database: true, nats: false }),
+    readiness: () => ({ database: true, nats: false, gateway: true }),
     agentCa: () => agentCa,
   });
 });

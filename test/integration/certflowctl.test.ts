@@ -93,7 +93,7 @@ beforeAll(async () => {
   await em.flush();
   app = await createApiServer({
     orm, log: createLogger('silent'), config,
-    readiness: () => ({ database: true, nats: true }),
+    readiness: () => ({ database: true, nats: true, gateway: true }),
     agentCa: () => ({ certPem: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n', fingerprintSha256: caFingerprint }),
   });
   baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });

@@ -1,14 +1,13 @@
 // Agent jobs: rows in Postgres, plus a NATS wake-up so the replica holding the agent's stream sends them
 // at once. A lost wake-up only delays a job until the agent's next reconnect or check-in.
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { NatsConnection } from 'nats';
 import { randomUUID } from 'node:crypto';
 import { AgentJob, type AgentJobKind } from '../db/entities/agent-job.js';
-import type { Subjects } from '../messaging/subjects.js';
 
 export async function createAgentJob(
   em: EntityManager,
-  wake: { nc: NatsConnection | null; subjects: Subjects },
+  /** Tells the replica holding the agent's stream (publishes the agent's wake subject). */
+  wake: (agentId: string) => void,
   input: { agentId: string; kind: AgentJobKind; payload?: Record<string, unknown>; requestedBy: string },
 ): Promise<AgentJob> {
   const job = em.create(AgentJob, {
@@ -24,7 +23,7 @@ export async function createAgentJob(
     error: null,
   });
   await em.flush();
-  wake.nc?.publish(wake.subjects.agentWake(input.agentId));
+  wake(input.agentId);
   return job;
 }
 

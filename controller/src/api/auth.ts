@@ -9,11 +9,11 @@ import type { AdminRole } from '../db/entities/admin-token.js';
 import { forbidden, unauthenticated } from './problem.js';
 
 /** What a route needs. Read covers every GET of the inventory. */
-export type Permission = 'read' | 'create-enrollment-token';
+export type Permission = 'read' | 'create-enrollment-token' | 'manage-agents';
 
 const permissions: Record<AdminRole, ReadonlySet<Permission>> = {
-  admin: new Set(['read', 'create-enrollment-token']),
-  operator: new Set(['read', 'create-enrollment-token']),
+  admin: new Set(['read', 'create-enrollment-token', 'manage-agents']),
+  operator: new Set(['read', 'create-enrollment-token', 'manage-agents']),
   approver: new Set(['read']),
   auditor: new Set(['read']),
 };

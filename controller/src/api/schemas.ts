@@ -37,6 +37,8 @@ export const readinessResponse = z.object({
   status: z.enum(['ready', 'not-ready']),
   database: z.boolean(),
   nats: z.boolean(),
+  /** The agent CA is loaded and the agent gateway listens. */
+  gateway: z.boolean(),
 });
 
 // --- enrolment tokens ---------------------------------------------------------------------------
@@ -139,3 +141,71 @@ export type CertificateDetail = z.infer<typeof certificateDetail>;
 
 export const certificatePage = page(certificateSummary);
 export type CertificatePage = z.infer<typeof certificatePage>;
+
+// --- discovery: findings, endpoints, agent actions ------------------------------------------------
+
+export const FINDING_KIND_NAMES = [
+  'expired', 'expiring', 'weak', 'self-signed-served', 'hostname-mismatch', 'incomplete-chain', 'drift', 'unused-on-disk',
+  'locked-keystore',
+] as const;
+
+export const listFindingsQuery = z.strictObject({
+  kind: z.enum(FINDING_KIND_NAMES).optional().meta({ description: 'Only this kind of finding' }),
+  expiringWithinDays: queryInt(0, 36_500).default(30).meta({ description: 'Horizon of the "expiring" kind' }),
+  agent: uuid.optional().meta({ description: 'Only places on this agent' }),
+  ...pageQuery,
+});
+
+export const findingPlace = z.object({
+  agentId: uuid,
+  agentName: z.string(),
+  path: z.string().nullable(),
+  endpoint: z.object({ host: z.string(), port: z.int(), serverName: z.string().nullable() }).nullable(),
+  detail: z.string(),
+});
+
+export const finding = z.object({
+  kind: z.enum(FINDING_KIND_NAMES),
+  certificateId: uuid.nullable(),
+  subject: z.string().nullable(),
+  notAfter: timestamp.nullable(),
+  places: z.array(findingPlace),
+});
+export type Finding = z.infer<typeof finding>;
+export const findingPage = page(finding);
+
+export const listEndpointsQuery = z.strictObject({
+  agent: uuid.optional(),
+  ...pageQuery,
+});
+
+export const endpointSummary = z.object({
+  id: uuid,
+  agentId: uuid,
+  agentName: z.string(),
+  host: z.string(),
+  port: z.int(),
+  serverName: z.string().nullable(),
+  source: z.string(),
+  ok: z.boolean(),
+  error: z.string().nullable(),
+  protocol: z.string().nullable(),
+  leafCertificateId: uuid.nullable(),
+  leafSubject: z.string().nullable(),
+  leafNotAfter: timestamp.nullable(),
+  chainLength: z.int(),
+  chainComplete: z.boolean().nullable(),
+  nameMismatch: z.boolean().nullable(),
+  firstSeenAt: timestamp,
+  lastSeenAt: timestamp,
+});
+export type EndpointSummary = z.infer<typeof endpointSummary>;
+export const endpointPage = page(endpointSummary);
+
+export const agentJobResponse = z.object({ jobId: uuid, kind: z.string(), state: z.string() });
+
+const cidr = z.string().min(2).max(64).regex(/^[0-9A-Fa-f:.]+(\/\d{1,3})?$/, 'expected an address or CIDR range');
+export const networkScanBody = z.strictObject({
+  ranges: z.array(cidr).max(256),
+  ports: z.array(z.int().min(1).max(65_535)).max(64),
+});

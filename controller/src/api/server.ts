@@ -5,12 +5,16 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import type { NatsConnection } from 'nats';
 import type { ControllerConfig } from '../config.js';
+import type { Subjects } from '../messaging/subjects.js';
 import type { Logger } from '../log.js';
 import { decorateRequests, setRequestEm } from './auth.js';
 import { frameworkErrorHandler, registerProblemHandlers } from './problem.js';
 import { agentRoutes } from './routes/agents.js';
 import { certificateRoutes } from './routes/certificates.js';
+import { endpointRoutes } from './routes/endpoints.js';
+import { findingRoutes } from './routes/findings.js';
 import { enrollmentTokenRoutes } from './routes/enrollment-tokens.js';
 import { healthRoutes } from './routes/health.js';
 import { jsonSerializerCompiler, zodSwaggerTransform, zodValidatorCompiler, type ZodTypeProvider } from './zod-compiler.js';
@@ -19,8 +23,10 @@ export interface ApiServerDeps {
   orm: MikroORM;
   log: Logger;
   config: ControllerConfig;
-  readiness: () => { database: boolean; nats: boolean };
+  readiness: () => { database: boolean; nats: boolean; gateway: boolean };
   agentCa: () => { certPem: string; fingerprintSha256: string } | null;
+  /** NATS, for waking the replica that holds an agent's stream; null until connected (jobs still wait in Postgres). */
+  nats?: () => { nc: NatsConnection; subjects: Subjects } | null;
 }
 
 export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInstance> {
@@ -66,8 +72,11 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
   await app.register(agentRoutes({
     checkInIntervalSeconds: deps.config.checkInIntervalSeconds,
     offlineAfterIntervals: deps.config.offlineAfterIntervals,
+    nats: deps.nats ?? (() => null),
   }));
   await app.register(certificateRoutes);
+  await app.register(findingRoutes);
+  await app.register(endpointRoutes);
 
   app.withTypeProvider<ZodTypeProvider>().get('/api/v1/openapi.json', {
     schema: {

@@ -73,7 +73,11 @@ export async function handleAgentStream(deps: SessionDeps, call: AgentStream): P
       case 'hello': {
         const host = toHostFactsRecord(message.hello?.host);
         await em.nativeUpdate(Agent, { id: agentId }, { hostFacts: host, name: host.hostname || agent.name, lastSeenAt: now });
-        send({ welcome: { agentId, checkInIntervalSeconds: deps.checkInIntervalSeconds, serverTimeUnixMs: String(now.getTime()) } });
+        const current = await em.findOne(Agent, { id: agentId }, { fields: ['networkScan'], disableIdentityMap: true });
+        send({ welcome: {
+          agentId, checkInIntervalSeconds: deps.checkInIntervalSeconds, serverTimeUnixMs: String(now.getTime()),
+          networkScan: current?.networkScan ?? { ranges: [], ports: [] },
+        } });
         await session.deliverJobs();
         return;
       }

@@ -1,15 +1,20 @@
 // The agents of the fleet: who they are, whether they are online, and what their last scan could not read.
 import type { FastifyInstance } from 'fastify';
+import type { NatsConnection } from 'nats';
 import { Agent, type HostFactsRecord } from '../../db/entities/agent.js';
-import { requestEm, requirePermission } from '../auth.js';
+import { createAgentJob } from '../../agent-jobs/agent-jobs.js';
+import type { Subjects } from '../../messaging/subjects.js';
+import { principalOf, requestEm, requirePermission } from '../auth.js';
 import { timestampParser, type SqlTimestamp } from '../db-rows.js';
 import { notFound, problemResponses } from '../problem.js';
-import { agentDetail, agentPage, idParams, listAgentsQuery, type AgentSummary } from '../schemas.js';
+import { agentDetail, agentJobResponse, agentPage, idParams, listAgentsQuery, networkScanBody, type AgentSummary } from '../schemas.js';
 import type { ZodTypeProvider } from '../zod-compiler.js';
 
 export interface AgentRouteDeps {
   checkInIntervalSeconds: number;
   offlineAfterIntervals: number;
+  /** NATS, to wake the replica holding an agent's stream; null while NATS is not connected yet. */
+  nats: () => { nc: NatsConnection; subjects: Subjects } | null;
 }
 
 /** The columns a list row needs; scan problems are only counted, since one agent may report many. */
@@ -108,5 +113,49 @@ export function agentRoutes(deps: AgentRouteDeps) {
       const scanProblems = agent.scanProblems ?? [];
       return { ...summary(agent, scanProblems.length, Date.now()), scanProblems };
     });
+
+    app.post('/api/v1/agents/:id/rescan', {
+      onRequest: requirePermission('manage-agents'),
+      schema: {
+        tags: ['agents'],
+        summary: 'Ask an agent to rescan now and send a full inventory',
+        params: idParams,
+        response: { 202: agentJobResponse, ...problemResponses(400, 401, 403, 404) },
+      },
+    }, async (request, reply) => {
+      const em = requestEm(request);
+      const agent = await em.findOne(Agent, { id: request.params.id });
+      if (!agent) throw notFound(`no agent with id ${request.params.id}`);
+      const job = await createAgentJob(em, wake, { agentId: agent.id, kind: 'rescan', requestedBy: principalOf(request).name });
+      return reply.code(202).send({ jobId: job.id, kind: job.kind, state: job.state });
+    });
+
+    app.put('/api/v1/agents/:id/network-scan', {
+      onRequest: requirePermission('manage-agents'),
+      schema: {
+        tags: ['agents'],
+        summary: 'Assign the network ranges and ports this agent probes for TLS endpoints (within what its own config allows)',
+        params: idParams,
+        body: networkScanBody,
+        response: { 202: agentJobResponse, ...problemResponses(400, 401, 403, 404) },
+      },
+    }, async (request, reply) => {
+      const em = requestEm(request);
+      const agent = await em.findOne(Agent, { id: request.params.id });
+      if (!agent) throw notFound(`no agent with id ${request.params.id}`);
+      const assignment = { ranges: request.body.ranges, ports: request.body.ports };
+      agent.networkScan = assignment;
+      await em.flush();
+      const job = await createAgentJob(em, wake, {
+        agentId: agent.id, kind: 'configureNetworkScan', payload: assignment, requestedBy: principalOf(request).name,
+      });
+      return reply.code(202).send({ jobId: job.id, kind: job.kind, state: job.state });
+    });
   };
+
+  /** A lost wake-up only delays the job until the agent's next session: the job row is the truth. */
+  function wake(agentId: string) {
+    const nats = deps.nats();
+    nats?.nc.publish(nats.subjects.agentWake(agentId));
+  }
 }

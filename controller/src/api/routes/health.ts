@@ -4,7 +4,7 @@ import type { ZodTypeProvider } from '../zod-compiler.js';
 import { healthResponse, readinessResponse } from '../schemas.js';
 
 export interface HealthDeps {
-  readiness: () => { database: boolean; nats: boolean };
+  readiness: () => { database: boolean; nats: boolean; gateway: boolean };
 }
 
 export function healthRoutes(deps: HealthDeps) {
@@ -18,14 +18,14 @@ export function healthRoutes(deps: HealthDeps) {
     app.get('/readyz', {
       schema: {
         tags: ['health'],
-        summary: 'The replica can serve: its database and NATS connections are up',
+        summary: 'The replica can serve: its database and NATS connections are up and its agent gateway listens',
         security: [],
         response: { 200: readinessResponse, 503: readinessResponse },
       },
     }, async (_request, reply) => {
-      const { database, nats } = deps.readiness();
-      const ready = database && nats;
-      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not-ready', database, nats });
+      const { database, nats, gateway } = deps.readiness();
+      const ready = database && nats && gateway;
+      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not-ready', database, nats, gateway });
     });
   };
 }
