@@ -1,18 +1,28 @@
-// certflowctl agents list | show ID
+// certflowctl agents list | show ID | rescan ID | network-scan ID --ranges R,... --ports P,...
 import { UsageError } from './cli-errors.js';
 import { apiClient, intOption, parseCommand, printJson, type CommandContext } from './command.js';
 import { formatDate, formatDateTime, formatFields, formatTable, pageFooter, truncate } from './table.js';
 import type { AgentDetail, AgentPage, AgentSummary } from '../api/schemas.js';
 
+interface AgentJob {
+  jobId: string;
+  kind: string;
+  state: string;
+}
+
 export const AGENTS_USAGE = [
   'usage: certflowctl agents list [--limit N] [--offset N] [--json]',
   '       certflowctl agents show ID [--json]',
+  '       certflowctl agents rescan ID [--json]',
+  '       certflowctl agents network-scan ID --ranges CIDR[,CIDR...] --ports PORT[,PORT...] [--json]',
 ].join('\n');
 
 export async function agentsCommand(args: string[], ctx: CommandContext): Promise<void> {
   const [sub, ...rest] = args;
   if (sub === 'list') return listAgents(rest, ctx);
   if (sub === 'show') return showAgent(rest, ctx);
+  if (sub === 'rescan') return rescanAgent(rest, ctx);
+  if (sub === 'network-scan') return assignNetworkScan(rest, ctx);
   throw new UsageError(sub ? `unknown agents command "${sub}"` : 'missing agents command', AGENTS_USAGE);
 }
 
@@ -66,4 +76,26 @@ async function showAgent(args: string[], ctx: CommandContext): Promise<void> {
     { header: 'PATH', value: (p) => p.path },
     { header: 'PROBLEM', value: (p) => p.message },
   ]));
+}
+
+async function rescanAgent(args: string[], ctx: CommandContext): Promise<void> {
+  const parsed = parseCommand(args, { usage: AGENTS_USAGE, positionals: ['ID'] });
+  const job = await apiClient(parsed, ctx).post<AgentJob>(`/api/v1/agents/${encodeURIComponent(parsed.positionals[0])}/rescan`, {});
+  if (parsed.json) return printJson(ctx, job);
+  ctx.print(`rescan requested (job ${job.jobId}); the agent sends a full inventory when it runs it\n`);
+}
+
+async function assignNetworkScan(args: string[], ctx: CommandContext): Promise<void> {
+  const parsed = parseCommand(args, { usage: AGENTS_USAGE, positionals: ['ID'], strings: ['ranges', 'ports'] });
+  const list = (name: string) => (parsed.strings[name] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const ports = list('ports').map((p) => {
+    if (!/^\d+$/.test(p)) throw new UsageError(`--ports: "${p}" is not a port number`, AGENTS_USAGE);
+    return Number(p);
+  });
+  if (parsed.strings.ranges === undefined || parsed.strings.ports === undefined) throw new UsageError('--ranges and --ports are required', AGENTS_USAGE);
+  const job = await apiClient(parsed, ctx).put<AgentJob>(`/api/v1/agents/${encodeURIComponent(parsed.positionals[0])}/network-scan`, {
+    ranges: list('ranges'), ports,
+  });
+  if (parsed.json) return printJson(ctx, job);
+  ctx.print(`network scan assigned (job ${job.jobId}); the agent probes only the ranges its own config also allows\n`);
 }

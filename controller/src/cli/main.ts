@@ -2,6 +2,8 @@
 // Exit codes: 0 done, 1 the command failed (API problem, network, config), 2 the command line is wrong.
 import { agentsCommand, AGENTS_USAGE } from './agents-command.js';
 import { certsCommand, CERTS_USAGE } from './certs-command.js';
+import { endpointsCommand, ENDPOINTS_USAGE } from './endpoints-command.js';
+import { findingsCommand, FINDINGS_USAGE } from './findings-command.js';
 import { readCliEnvironment } from './cli-config.js';
 import { CliError, HelpRequested, UsageError } from './cli-errors.js';
 import type { CommandContext } from './command.js';
@@ -14,6 +16,8 @@ const USAGE = [
   LOGIN_USAGE,
   AGENTS_USAGE,
   CERTS_USAGE,
+  FINDINGS_USAGE,
+  ENDPOINTS_USAGE,
   TOKENS_USAGE,
   '',
   'Every command also takes --url URL and --token TOKEN; otherwise CERTFLOW_URL and CERTFLOW_TOKEN,',
@@ -24,6 +28,8 @@ const commands: Record<string, (args: string[], ctx: CommandContext) => Promise<
   login: loginCommand,
   agents: agentsCommand,
   certs: certsCommand,
+  findings: findingsCommand,
+  endpoints: endpointsCommand,
   tokens: tokensCommand,
 };
 
