@@ -12,7 +12,7 @@ import { x509 } from '../../proto/shared/x509.js';
 const P256 = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
 const JSON_FIELDS = [
   'path', 'index', 'format', 'fingerprintSha256', 'subject', 'issuer', 'serialNumber', 'sans', 'notBefore', 'notAfter',
-  'keyAlgorithm', 'keySize', 'curve', 'signatureAlgorithm', 'selfSigned', 'isCa',
+  'keyAlgorithm', 'keySize', 'curve', 'signatureAlgorithm', 'selfSigned', 'isCa', 'keyPath',
 ];
 
 async function selfSignedCertificate(commonName: string): Promise<Buffer> {
@@ -121,6 +121,7 @@ describe('certflow-agent scan', () => {
       signatureAlgorithm: 'ecdsa-with-SHA256',
       selfSigned: true,
       isCa: false,
+      keyPath: null,
     });
   });
 

@@ -1,6 +1,9 @@
 // `certflow-agent scan PATH... [--json]`: the agent's scanner run by hand, to see what it would report.
-// Certificates go to stdout (a table, or JSON Lines for scripts); problems go to stderr, one line each, and
-// do not change the exit code: a scan that ran is a success even if some files could not be read.
+// Certificates go to stdout (a table, or JSON Lines for scripts); problems and keystores that could not be
+// opened go to stderr, one line each, and do not change the exit code: a scan that ran is a success even if
+// some files could not be read. Skips (FIFOs, sockets, devices, loops, encrypted keys) are expected on any
+// host and are not printed. Keystore passwords are the scanner's defaults; none is taken on the command line,
+// where every user of the host could read it.
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import type { CertificateFacts } from '../../../proto/shared/certificate-facts.js';
@@ -20,6 +23,8 @@ export interface ScanCommandDependencies {
 }
 
 type CertificateEvent = Extract<ScanEvent, { type: 'certificate' }>;
+type KeystoreEvent = Extract<ScanEvent, { type: 'keystore' }>;
+type TableRow = CertificateEvent | KeystoreEvent;
 
 export async function runScanCommand(
   argv: string[],
@@ -55,15 +60,19 @@ export async function runScanCommand(
 
   const output = watchForFailure(out);
   try {
-    const tableRows: CertificateEvent[] = [];
+    const tableRows: TableRow[] = [];
     for await (const event of scanPaths(paths, { signal: dependencies.signal })) {
-      if (event.type === 'problem') {
+      if (event.type === 'skipped') continue;
+      if (event.type === 'problem' || (event.type === 'keystore' && event.state !== 'opened')) {
         await writeLine(err, `certflow-agent: ${printable(event.path)}: ${printable(event.message)}`);
-      } else if (json) {
-        // Streamed, so a pipe sees results while a large tree is still being walked.
-        await writeLine(out, JSON.stringify(jsonRecord(event)));
-      } else {
-        // The table needs every row before it can size its columns.
+      }
+      if (event.type === 'problem') continue;
+      if (json) {
+        // Written as they come; the scanner itself holds certificates back until the whole tree is walked
+        // (a certificate's keyPath may depend on a key found later).
+        if (event.type === 'certificate') await writeLine(out, JSON.stringify(jsonRecord(event)));
+      } else if (event.type === 'certificate' || event.state !== 'opened') {
+        // The table needs every row before it can size its columns. An opened keystore shows as its certificates.
         tableRows.push(event);
       }
       if (output.failure) break;
@@ -96,8 +105,8 @@ function watchForFailure(stream: NodeJS.WritableStream) {
   return watch;
 }
 
-/** The stable JSON Lines record: exactly these fields, in this order. */
-function jsonRecord({ path, index, format, facts }: CertificateEvent) {
+/** The stable JSON Lines record: exactly these fields, in this order. No key material, only a key's path. */
+function jsonRecord({ path, index, format, facts, keyPath }: CertificateEvent) {
   return {
     path,
     index,
@@ -115,6 +124,7 @@ function jsonRecord({ path, index, format, facts }: CertificateEvent) {
     signatureAlgorithm: facts.signatureAlgorithm,
     selfSigned: facts.selfSigned,
     isCa: facts.isCa,
+    keyPath,
   };
 }
 
@@ -122,18 +132,21 @@ interface Column {
   header: string;
   alignRight?: boolean;
   value: (event: CertificateEvent) => string;
+  /** What a keystore that could not be opened shows in this column. */
+  keystoreValue?: (event: KeystoreEvent) => string;
 }
 
-function formatTable(rows: CertificateEvent[], now: Date): string[] {
+function formatTable(rows: TableRow[], now: Date): string[] {
   const columns: Column[] = [
-    { header: 'PATH#INDEX', value: ({ path, index }) => printable(`${path}#${index}`) },
-    { header: 'SUBJECT', value: ({ facts }) => printable(facts.subject) },
+    { header: 'PATH#INDEX', value: ({ path, index }) => printable(`${path}#${index}`), keystoreValue: ({ path }) => printable(path) },
+    { header: 'SUBJECT', value: ({ facts }) => printable(facts.subject), keystoreValue: ({ kind, state }) => `(${kind} keystore, ${state})` },
     { header: 'NOT AFTER', value: ({ facts }) => facts.notAfter.replace(/\.\d{3}Z$/, 'Z') },
     { header: 'DAYS LEFT', alignRight: true, value: ({ facts }) => String(daysLeft(facts, now)) },
     { header: 'KEY', value: ({ facts }) => describeKey(facts) },
     { header: 'FINGERPRINT', value: ({ facts }) => facts.fingerprintSha256.slice(0, FINGERPRINT_PREFIX_LENGTH) },
   ];
-  const cells = [columns.map((column) => column.header), ...rows.map((row) => columns.map((column) => column.value(row)))];
+  const cell = (column: Column, row: TableRow) => (row.type === 'certificate' ? column.value(row) : column.keystoreValue?.(row) ?? '-');
+  const cells = [columns.map((column) => column.header), ...rows.map((row) => columns.map((column) => cell(column, row)))];
   const widths = columns.map((_, i) => Math.max(...cells.map((line) => line[i].length)));
   return cells.map((line) => line
     .map((cell, i) => (columns[i].alignRight ? cell.padStart(widths[i]) : cell.padEnd(widths[i])))

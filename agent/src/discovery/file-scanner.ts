@@ -1,131 +1,168 @@
-// Walks files and directories and reports every certificate found, one event at a time, so a large tree is
-// never held in memory. Nothing on disk can crash a scan: whatever cannot be read becomes a problem event
-// naming the path, and the scan carries on.
-import { constants as fsConstants, type Stats } from 'node:fs';
-import { open, readdir, realpath, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+// Scans files and directories for certificates, keystores and private keys. Nothing on disk can crash, hang
+// or balloon a scan: special files are skipped, loops detected, large files skipped, every read bounded, and
+// whatever cannot be read or understood becomes an event naming the path; the scan carries on.
+//
+// Event order: problems, skips and keystores come as the walk meets them. Certificate events come after the
+// walk, in walk order, because a certificate's keyPath depends on the whole tree (its key may sit in a file
+// walked later); until then they are held in memory (a few KiB each).
+import { createHash } from 'node:crypto';
+import { closeSync, constants as fsConstants, openSync, readSync, type Stats } from 'node:fs';
+import { resolve } from 'node:path';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { CertificateFacts } from '../../../proto/shared/certificate-facts.js';
-import { extractCertificates, type CertificateFormat } from './pem-der.js';
+import { CertificateParser } from './certificate-parser.js';
+import { examineFile, type CertificateFormat, type FoundCertificate, type KeystoreKind, type KeystoreState } from './file-formats.js';
+import { createPathFilter } from './glob.js';
+import { KeyLocations } from './private-keys.js';
+import type { ScanCache } from './scan-cache.js';
+import { fsProblem, walkRoots } from './tree-walk.js';
 
-export type ScanEvent =
-  | { type: 'certificate'; path: string; index: number; format: CertificateFormat; der: Buffer; facts: CertificateFacts }
-  | { type: 'problem'; path: string; message: string };
+export type { CertificateFormat, KeystoreKind, KeystoreState };
+
+export interface CertificateEvent {
+  type: 'certificate';
+  path: string;
+  /** Position among the file's (or keystore's) certificates. */
+  index: number;
+  format: CertificateFormat;
+  der: Buffer;
+  facts: CertificateFacts;
+  /** SHA-256 (hex) of the certificate's SubjectPublicKeyInfo: what private keys are matched by. */
+  publicKeySha256: string;
+  /** Where a matching private key was found: this file or keystore if it holds one, else the first file of
+   * the scan that does; null when none does. Only the path: key material never leaves the scanner. */
+  keyPath: string | null;
+}
+
+/** Something that needs attention: unreadable, malformed, too large. */
+export interface ProblemEvent { type: 'problem'; path: string; message: string }
+
+/** Passed over on purpose, with the reason: special files, loops, encrypted private keys. */
+export interface SkippedEvent { type: 'skipped'; path: string; message: string }
+
+export interface KeystoreEvent {
+  type: 'keystore';
+  path: string;
+  kind: KeystoreKind;
+  /** opened: a password (or none) opened it; locked: none configured did; detected: recognised, not fully readable. */
+  state: KeystoreState;
+  /** Certificates reported from it (as certificate events with its path). */
+  certificates: number;
+  /** One line for people: "pkcs12 keystore locked (no configured password opens it)". */
+  message: string;
+}
+
+export type ScanEvent = CertificateEvent | ProblemEvent | SkippedEvent | KeystoreEvent;
 
 export interface ScanOptions {
   signal?: AbortSignal;
-  /** Files larger than this are skipped with a problem; certificates and bundles are a few KiB. */
+  /** Files larger than this are skipped with a problem; certificates, bundles and keystores are a few KiB. */
   maxFileBytes?: number;
+  /** Globs over absolute paths (see glob.ts); with include, only matching files are read. */
+  include?: readonly string[];
+  /** Globs over absolute paths; an excluded directory is not entered. */
+  exclude?: readonly string[];
+  /** Tried after the empty password on PKCS#12 and Java keystores. Secrets of the host: never reported. */
+  keystorePasswords?: readonly string[];
+  /** Remembers files between scans, so unchanged files are not read again (createScanCache()). */
+  cache?: ScanCache;
 }
 
-export const DEFAULT_MAX_FILE_BYTES = 1024 * 1024;
+export const DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024;
+export const DEFAULT_KEYSTORE_PASSWORDS: readonly string[] = Object.freeze(['changeit']);
+
+// Synchronous file work runs in slices this long before the event loop gets a turn (timers, sockets).
+const SLICE_MS = 10;
+
+type HeldCertificate = Omit<CertificateEvent, 'keyPath'> & { keyInSameFile: boolean };
 
 export async function* scanPaths(paths: string[], options: ScanOptions = {}): AsyncGenerator<ScanEvent> {
-  const walk: Walk = {
-    signal: options.signal,
-    maxFileBytes: options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
-    // Real paths of directories already entered: a symlink back up the tree is then seen once, not forever.
-    visitedDirectories: new Set<string>(),
-  };
-  for (const path of paths) {
-    yield* scanPath(resolve(path), walk);
-  }
-}
+  const roots = paths.map((path) => resolve(path));
+  const maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+  const keystorePasswords = options.keystorePasswords ?? DEFAULT_KEYSTORE_PASSWORDS;
+  const { signal, cache } = options;
+  const context = { parser: new CertificateParser(), keystorePasswords };
+  const keys = new KeyLocations();
+  const held: HeldCertificate[] = [];
+  // The passwords enter the cache's settings key only hashed, so they are not kept around as text.
+  cache?.beginScan(createHash('sha256').update(JSON.stringify([roots, maxFileBytes, keystorePasswords])).digest('hex'));
+  let sliceStart = performance.now();
 
-interface Walk {
-  signal: AbortSignal | undefined;
-  maxFileBytes: number;
-  visitedDirectories: Set<string>;
-}
-
-async function* scanPath(path: string, walk: Walk): AsyncGenerator<ScanEvent> {
-  walk.signal?.throwIfAborted();
-  let stats: Stats;
-  try {
-    // stat, not lstat: symlinked files are certificates like any other (/etc/ssl/certs is mostly links).
-    stats = await stat(path);
-  } catch (err) {
-    yield problem(path, err);
-    return;
-  }
-  if (stats.isDirectory()) {
-    yield* scanDirectory(path, walk);
-  } else if (stats.isFile()) {
-    yield* scanFile(path, walk);
-  }
-  // Sockets, FIFOs and devices are skipped: reading them could block forever or never end.
-}
-
-async function* scanDirectory(path: string, walk: Walk): AsyncGenerator<ScanEvent> {
-  let names: string[];
-  try {
-    const realPath = await realpath(path);
-    if (walk.visitedDirectories.has(realPath)) return;
-    walk.visitedDirectories.add(realPath);
-    names = await readdir(path);
-  } catch (err) {
-    yield problem(path, err);
-    return;
-  }
-  // Plain code-unit order, not locale order, so two hosts list the same tree the same way.
-  names.sort();
-  for (const name of names) {
-    yield* scanPath(join(path, name), walk);
-  }
-}
-
-async function* scanFile(path: string, walk: Walk): AsyncGenerator<ScanEvent> {
-  let bytes: Buffer;
-  try {
-    const read = await readSmallFile(path, walk);
-    if (read === 'not-a-file') return;
-    if (read === 'too-large') {
-      yield { type: 'problem', path, message: `skipped: larger than ${walk.maxFileBytes} bytes` };
-      return;
+  for (const item of walkRoots(roots, createPathFilter(options.include, options.exclude))) {
+    signal?.throwIfAborted();
+    if (performance.now() - sliceStart > SLICE_MS) {
+      await yieldToEventLoop(undefined, { signal });
+      sliceStart = performance.now();
     }
-    bytes = read;
-  } catch (err) {
-    if (walk.signal?.aborted) throw err;
-    yield problem(path, err);
-    return;
+    if (item.type !== 'file') {
+      yield item;
+      continue;
+    }
+    const { path, stats } = item;
+    if (stats.size > maxFileBytes) {
+      yield { type: 'problem', path, message: `skipped: larger than ${maxFileBytes} bytes` };
+      continue;
+    }
+    let findings = cache?.lookup(path, stats);
+    if (findings === undefined) {
+      const read = readBounded(path, stats, maxFileBytes);
+      if (read === 'too-large') {
+        yield { type: 'problem', path, message: `skipped: larger than ${maxFileBytes} bytes` };
+        continue;
+      }
+      if (!Buffer.isBuffer(read)) {
+        yield read;
+        continue;
+      }
+      findings = await examineFile(read, path, context);
+      cache?.remember(path, stats, findings);
+    }
+    for (const notice of findings.notices) yield { type: notice.type, path, message: notice.message };
+    if (findings.keystore !== null) yield { type: 'keystore', path, ...findings.keystore };
+    for (const hash of findings.keyHashes) keys.add(hash, path);
+    for (const certificate of findings.certificates) held.push(heldCertificate(path, certificate));
   }
-  const { occurrences, problems } = extractCertificates(bytes, path);
-  for (const message of problems) yield { type: 'problem', path, message };
-  for (const { index, format, der, facts } of occurrences) {
-    yield { type: 'certificate', path, index, format, der, facts };
+
+  cache?.completeScan();
+  for (const { keyInSameFile, ...certificate } of held) {
+    yield { ...certificate, keyPath: keys.keyPathFor({ ...certificate, keyInSameFile }) };
   }
 }
 
-async function readSmallFile(path: string, walk: Walk): Promise<Buffer | 'not-a-file' | 'too-large'> {
-  // O_NONBLOCK: if the path became a FIFO since stat, opening it must not wait for a writer.
-  const handle = await open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+function heldCertificate(path: string, { index, format, der, facts, publicKeySha256, keyInSameFile }: FoundCertificate): HeldCertificate {
+  return { type: 'certificate', path, index, format, der, facts, publicKeySha256, keyInSameFile };
+}
+
+/**
+ * Reads at most maxFileBytes + 1 bytes, whatever the file turned into since its stat: O_NONBLOCK so that a
+ * path swapped for a FIFO cannot wait for a writer, and the bound so that a growing file cannot balloon.
+ */
+function readBounded(path: string, stats: Stats, maxFileBytes: number): Buffer | 'too-large' | ProblemEvent {
+  let fd: number;
   try {
-    const stats = await handle.stat();
-    if (!stats.isFile()) return 'not-a-file';
-    if (stats.size > walk.maxFileBytes) return 'too-large';
-    const bytes = await handle.readFile({ signal: walk.signal });
-    // The file may have grown between stat and read.
-    return bytes.length > walk.maxFileBytes ? 'too-large' : bytes;
-  } finally {
-    await handle.close();
+    fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  } catch (err) {
+    return fsProblem(path, err) as ProblemEvent;
   }
-}
-
-const FS_ERROR_MESSAGES: Record<string, string> = {
-  ENOENT: 'no such file or directory',
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  ELOOP: 'too many levels of symbolic links',
-  ENOTDIR: 'not a directory',
-  EIO: 'input/output error',
-  EMFILE: 'too many open files',
-  ENAMETOOLONG: 'file name too long',
-};
-
-function problem(path: string, err: unknown): ScanEvent {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  // Node's own messages repeat the path ("ENOENT: …, stat '/x'"); the event already names it.
-  const message = code === undefined
-    ? err instanceof Error ? err.message : String(err)
-    : FS_ERROR_MESSAGES[code] ?? code;
-  return { type: 'problem', path, message };
+  try {
+    const limit = maxFileBytes + 1;
+    const chunks: Buffer[] = [];
+    let total = 0;
+    // One read of the expected size (plus one byte to notice growth) is the usual case.
+    let chunkSize = Math.min(stats.size + 1, limit);
+    while (total < limit) {
+      const chunk = Buffer.allocUnsafe(Math.min(chunkSize, limit - total));
+      const count = readSync(fd, chunk, 0, chunk.length, null);
+      if (count === 0) break;
+      chunks.push(count === chunk.length ? chunk : chunk.subarray(0, count));
+      total += count;
+      chunkSize = 64 * 1024;
+    }
+    if (total > maxFileBytes) return 'too-large';
+    return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total);
+  } catch (err) {
+    return fsProblem(path, err) as ProblemEvent;
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -1,105 +1,68 @@
-// Finds the certificates in one file's bytes, whether PEM text (bundles, CRLF, comments between blocks) or a
-// single raw DER certificate. Every candidate is fully parsed here, so callers only ever see certificates that
-// certificateFacts accepts, and one bad block never hides the good ones next to it.
-//
-// Private keys share files with certificates (combined PEMs, privkey.pem). Only certificate blocks are sliced
-// out; other blocks are skipped by position, and no problem message ever quotes file content.
-import { extname } from 'node:path';
-import { certificateFacts, type CertificateFacts } from '../../../proto/shared/certificate-facts.js';
+// PEM text: finds the blocks in one file (bundles, CRLF, comments between blocks) and decodes their base64.
+// What each label means (certificate, PKCS#7, private key) is decided by file-formats.ts; this module only
+// slices blocks by position, so no message it produces ever quotes file content.
 
-export type CertificateFormat = 'pem' | 'der';
-
-export interface CertificateOccurrence {
-  /** Position among the file's certificate blocks, counting malformed ones, so positions stay stable. */
-  index: number;
-  format: CertificateFormat;
-  der: Buffer;
-  facts: CertificateFacts;
-}
-
-export interface ExtractionResult {
-  occurrences: CertificateOccurrence[];
-  problems: string[];
+export interface PemBlock {
+  label: string;
+  /** The text between the BEGIN and END lines; empty when the block has no END line. */
+  body: string;
+  /** False when the file ends before the block's END line. */
+  terminated: boolean;
 }
 
 // OpenSSL's TRUSTED CERTIFICATE appends trust settings after the certificate; the others are old spellings.
-const CERTIFICATE_LABELS = new Set(['CERTIFICATE', 'TRUSTED CERTIFICATE', 'X509 CERTIFICATE']);
-const CERTIFICATE_EXTENSIONS = new Set(['.pem', '.crt', '.cer', '.der']);
-const BEGIN_LINE = /-----BEGIN ([A-Z0-9 ]+)-----/g;
-const DER_SEQUENCE_TAG = 0x30;
+export const CERTIFICATE_LABELS: ReadonlySet<string> = new Set(['CERTIFICATE', 'TRUSTED CERTIFICATE', 'X509 CERTIFICATE']);
+// `openssl crl2pkcs7` writes PKCS7; Windows and some CAs the longer form.
+export const PKCS7_LABELS: ReadonlySet<string> = new Set(['PKCS7', 'PKCS #7 SIGNED DATA', 'CERTIFICATE CHAIN']);
 
-export function extractCertificates(bytes: Buffer, fileName: string): ExtractionResult {
+const BEGIN_LINE = /-----BEGIN ([A-Z0-9 #]+)-----/g;
+const BEGIN_MARKER = Buffer.from('-----BEGIN ', 'latin1');
+
+export class MalformedPemBlockError extends Error {
+  override readonly name = 'MalformedPemBlockError';
+}
+
+/** Cheap test on the raw bytes, so binary files are never turned into a string just to find nothing. */
+export function mayContainPem(bytes: Buffer): boolean {
+  return bytes.indexOf(BEGIN_MARKER) !== -1;
+}
+
+export function pemBlocks(bytes: Buffer): PemBlock[] {
   // latin1 maps each byte to one character, so offsets match the file and binary files cannot fail to decode.
   const text = bytes.toString('latin1');
-  const pem = extractPemCertificates(text);
-  // A PEM file holding only keys, requests or CRLs is not a broken certificate file, even if named .pem.
-  if (pem.sawPemBlock) return { occurrences: pem.occurrences, problems: pem.problems };
-  if (bytes[0] === DER_SEQUENCE_TAG) {
-    try {
-      return { occurrences: [{ index: 0, format: 'der', der: bytes, facts: certificateFacts(bytes) }], problems: [] };
-    } catch {
-      // Many binary files start with a SEQUENCE (keys, PKCS#12); only a certificate-named file is a problem.
-    }
-  }
-  return { occurrences: [], problems: looksLikeCertificateFile(fileName) ? ['no certificate found'] : [] };
-}
-
-function looksLikeCertificateFile(fileName: string): boolean {
-  return CERTIFICATE_EXTENSIONS.has(extname(fileName).toLowerCase());
-}
-
-interface PemScan extends ExtractionResult {
-  sawPemBlock: boolean;
-  certificateBlocks: number;
-}
-
-function extractPemCertificates(text: string): PemScan {
-  const scan: PemScan = { occurrences: [], problems: [], sawPemBlock: false, certificateBlocks: 0 };
+  const blocks: PemBlock[] = [];
   let searchFrom = 0;
   for (;;) {
     BEGIN_LINE.lastIndex = searchFrom;
     const begin = BEGIN_LINE.exec(text);
     if (begin === null) break;
-    scan.sawPemBlock = true;
     const label = begin[1];
     const bodyStart = begin.index + begin[0].length;
     const endMarker = `-----END ${label}-----`;
     const endAt = text.indexOf(endMarker, bodyStart);
-    if (!CERTIFICATE_LABELS.has(label)) {
-      if (endAt === -1) break;
-      searchFrom = endAt + endMarker.length;
-      continue;
-    }
-    const index = scan.certificateBlocks++;
     if (endAt === -1) {
-      scan.problems.push(`certificate block ${index}: no "${endMarker}" line`);
+      blocks.push({ label, body: '', terminated: false });
       break;
     }
+    blocks.push({ label, body: text.slice(bodyStart, endAt), terminated: true });
     searchFrom = endAt + endMarker.length;
-    try {
-      const der = decodeCertificateBlock(text.slice(bodyStart, endAt), label);
-      scan.occurrences.push({ index, format: 'pem', der, facts: certificateFacts(der) });
-    } catch (err) {
-      scan.problems.push(`certificate block ${index}: ${err instanceof Error ? err.message : String(err)}`);
-    }
   }
-  return scan;
+  return blocks;
 }
 
-class MalformedPemBlockError extends Error {
-  override readonly name = 'MalformedPemBlockError';
-}
-
-function decodeCertificateBlock(body: string, label: string): Buffer {
+export function decodePemBody(body: string): Buffer {
   const base64 = body.replace(/\s+/g, '');
   // Buffer.from(…, 'base64') silently drops bad characters, so validate first or a damaged block would
   // come out as a different, still plausible byte string.
   if (base64.length === 0 || base64.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(base64)) {
     throw new MalformedPemBlockError('invalid base64 in PEM block');
   }
-  const bytes = Buffer.from(base64, 'base64');
-  if (label !== 'TRUSTED CERTIFICATE') return bytes;
-  return bytes.subarray(0, outerElementLength(bytes));
+  return Buffer.from(base64, 'base64');
+}
+
+/** The certificate's DER from a certificate block's bytes, without the trust settings of a TRUSTED block. */
+export function certificateBlockDer(bytes: Buffer, label: string): Buffer {
+  return label === 'TRUSTED CERTIFICATE' ? bytes.subarray(0, outerElementLength(bytes)) : bytes;
 }
 
 /** Length of the leading DER element, so trust settings after a TRUSTED CERTIFICATE can be cut off. */
