@@ -26,9 +26,22 @@ const agentConfigSchema = z.strictObject({
   /** Name the gateway's certificate is checked against, when `controller` uses another name or address. */
   serverName: z.string().optional(),
   scan: z.strictObject({
-    paths: z.array(z.string().min(1)).default(['/etc/ssl', '/etc/pki', '/etc/nginx', '/etc/apache2', '/etc/haproxy', '/etc/letsencrypt']),
+    /** Where certificates live on common distributions, web servers and proxies, and where software is deployed. */
+    paths: z.array(z.string().min(1)).default([
+      '/etc/ssl', '/etc/pki', '/etc/nginx', '/etc/apache2', '/etc/httpd', '/etc/haproxy', '/etc/letsencrypt', '/opt', '/srv',
+    ]),
     intervalSeconds: z.number().int().min(5).max(86_400).default(900),
-  }).default({ paths: ['/etc/ssl', '/etc/pki', '/etc/nginx', '/etc/apache2', '/etc/haproxy', '/etc/letsencrypt'], intervalSeconds: 900 }),
+    /** Globs over absolute paths; `*` and `?` within a segment, `**` across (see agent/src/discovery/glob.ts). */
+    include: z.array(z.string().min(1)).default([]),
+    exclude: z.array(z.string().min(1)).default([]),
+    /** Larger files are skipped with a problem: certificates and keystores are a few KiB. */
+    maxFileBytes: z.number().int().min(1024).max(1024 * 1024 * 1024).default(10 * 1024 * 1024),
+    /**
+     * Tried, after an empty password, on PKCS#12 and Java keystores. These are secrets of the host: they are
+     * only ever used to open keystores, never reported, logged or sent to the controller.
+     */
+    keystorePasswords: z.array(z.string()).default(['changeit']),
+  }).prefault({}),
   /** How often to check in; the controller's Welcome may set it instead. */
   checkInIntervalSeconds: z.number().int().min(1).max(3600).default(30),
   /** Renew the agent's own certificate when less than this fraction of its lifetime is left. */
