@@ -42,6 +42,36 @@ const agentConfigSchema = z.strictObject({
      */
     keystorePasswords: z.array(z.string()).default(['changeit']),
   }).prefault({}),
+  discovery: z.strictObject({
+    /** Read nginx, Apache and HAProxy configs to link certificate files to services, names and ports. */
+    configs: z.strictObject({
+      enabled: z.boolean().default(true),
+      /** Main config files; the usual Debian/RHEL locations when not given. */
+      nginx: z.array(z.string().min(1)).optional(),
+      apache: z.array(z.string().min(1)).optional(),
+      haproxy: z.array(z.string().min(1)).optional(),
+    }).prefault({}),
+    /** Probe this host's listening sockets with TLS handshakes to record what is really served. */
+    endpoints: z.strictObject({
+      enabled: z.boolean().default(true),
+      intervalSeconds: z.number().int().min(5).max(86_400).default(900),
+      timeoutMs: z.number().int().min(100).max(60_000).default(5000),
+      maxTargets: z.number().int().min(1).max(100_000).default(2000),
+      /** Well-known plain-text services (SSH, databases, brokers) that a TLS hello would only litter. */
+      excludePorts: z.array(z.number().int().min(1).max(65_535)).default([22, 25, 53, 3306, 4222, 5432, 5672, 6379, 1883, 11211]),
+    }).prefault({}),
+    /**
+     * Network ranges the controller may assign to this agent (PUT /api/v1/agents/:id/network-scan). Only
+     * assigned ranges inside these are ever probed; empty (the default) means no network scanning.
+     */
+    networkScan: z.strictObject({
+      allowedRanges: z.array(z.string().min(1)).default([]),
+      maxAddresses: z.number().int().min(1).max(16_777_216).default(65_536),
+      ratePerSecond: z.number().min(0.1).max(10_000).default(50),
+    }).prefault({}),
+    /** Rescan soon after files change under the scan paths (inotify), besides the periodic rescans. */
+    watch: z.boolean().default(true),
+  }).prefault({}),
   /** How often to check in; the controller's Welcome may set it instead. */
   checkInIntervalSeconds: z.number().int().min(1).max(3600).default(30),
   /** Renew the agent's own certificate when less than this fraction of its lifetime is left. */

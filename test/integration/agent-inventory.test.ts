@@ -32,7 +32,11 @@ beforeAll(async () => {
   await writeFile(join(certDir, 'bundle.pem'), soon.pem + 'text between blocks\r\n' + ca.pem);
   await writeFile(join(certDir, 'later.der'), later.der);
   controller = await startController({ databaseUrl: db.url, natsPrefix: prefix });
-  agent = await startAgent({ controller: controller.grpcAddress, enrollment: await createEnrollmentToken(controller), scanPaths: [certDir] });
+  // Files only: this machine's own listening sockets and server configs are not part of this test.
+  agent = await startAgent({
+    controller: controller.grpcAddress, enrollment: await createEnrollmentToken(controller), scanPaths: [certDir],
+    extraConfig: { discovery: { endpoints: { enabled: false }, configs: { enabled: false }, watch: false } },
+  });
   await agent.waitForOutput(/"msg":"inventory sent"/);
   agentId = (await eventually(async () => (await query('select id from agents where last_inventory_at is not null'))[0], 20_000, 'inventory'))!.id;
 });

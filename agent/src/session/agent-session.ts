@@ -1,6 +1,6 @@
 // One Connect session with the controller: Hello, then Welcome; then check-ins on a timer, a full
-// inventory at the start and at every rescan interval, and jobs as they come. Resolves when the stream
-// ends for any reason; the caller reconnects.
+// inventory at the start and deltas as the host changes (see monitor/host-monitor.ts), and jobs as they
+// come. Resolves when the stream ends for any reason; the caller reconnects.
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { AgentConfig } from '../config.js';
@@ -9,7 +9,7 @@ import type { AgentMessage } from '../../../proto/generated/certflow/agent/v1/Ag
 import type { ControllerMessage__Output } from '../../../proto/generated/certflow/agent/v1/ControllerMessage.js';
 import type { Job__Output } from '../../../proto/generated/certflow/agent/v1/Job.js';
 import { gatherHostFacts } from '../host-facts.js';
-import { fullInventoryChunks } from './inventory-report.js';
+import { HostMonitor } from '../monitor/host-monitor.js';
 import { describeGrpcError } from './gateway-client.js';
 
 export interface SessionOutcome {
@@ -25,36 +25,31 @@ export async function runSession(client: AgentGatewayClient, config: AgentConfig
   const timers: NodeJS.Timeout[] = [];
   let welcomed = false;
   let ended = false;
-  let scanning: Promise<void> | null = null;
 
   const write = async (message: AgentMessage) => {
     if (ended) return;
     if (!stream.write(message)) await new Promise((resolve) => stream.once('drain', resolve));
   };
 
-  const sendInventory = async () => {
-    const started = Date.now();
-    let certificates = 0;
-    for await (const chunk of fullInventoryChunks(config.scan.paths, signal)) {
+  const sessionEnd = new AbortController();
+  const monitor = new HostMonitor(config, log, async (chunks) => {
+    for (const chunk of chunks) {
       if (ended) return;
-      certificates += chunk.occurrences!.length;
       await write({ inventory: chunk });
     }
-    log.info({ certificates, ms: Date.now() - started }, 'inventory sent');
-  };
-
-  // One scan at a time; a rescan asked for during a scan waits for it and then runs once.
-  const rescan = () => {
-    scanning = (scanning ?? Promise.resolve()).then(sendInventory).catch((err) => log.error({ err }, 'inventory scan failed'));
-    return scanning;
-  };
+  });
 
   const runJob = async (job: Job__Output) => {
     const jobLog = log.child({ jobId: job.jobId, kind: job.kind });
     try {
       switch (job.kind) {
         case 'rescan':
-          await rescan();
+          await monitor.rescan(sessionEnd.signal);
+          break;
+        case 'configureNetworkScan':
+          await monitor.assignNetworkScan({
+            ranges: job.configureNetworkScan?.ranges ?? [], ports: job.configureNetworkScan?.ports ?? [],
+          }, sessionEnd.signal);
           break;
         default:
           throw new Error(`this agent does not know jobs of kind "${job.kind}"`);
@@ -74,15 +69,18 @@ export async function runSession(client: AgentGatewayClient, config: AgentConfig
         const interval = (message.welcome!.checkInIntervalSeconds || config.checkInIntervalSeconds) * 1000;
         log.info({ checkInIntervalMs: interval }, 'connected to controller');
         timers.push(setInterval(() => void checkIn(), interval));
-        timers.push(setInterval(() => void rescan(), config.scan.intervalSeconds * 1000));
-        void rescan();
+        const assigned = message.welcome!.networkScan;
+        void monitor.start({ ranges: assigned?.ranges ?? [], ports: assigned?.ports ?? [] }, sessionEnd.signal);
         return;
       }
       case 'job':
         void runJob(message.job!);
         return;
       case 'ack':
-        if (!message.ack!.ok) log.warn({ ref: message.ack!.ref, error: message.ack!.error }, 'controller refused a message');
+        if (!message.ack!.ok) {
+          log.warn({ ref: message.ack!.ref, error: message.ack!.error }, 'controller refused a message');
+          monitor.reportRefused();
+        }
         return;
     }
   };
@@ -96,6 +94,7 @@ export async function runSession(client: AgentGatewayClient, config: AgentConfig
       if (ended) return;
       ended = true;
       timers.forEach(clearInterval);
+      sessionEnd.abort();
       signal.removeEventListener('abort', onAbort);
       resolve({ welcomed, error });
     };
