@@ -112,6 +112,20 @@ describe('findings from a real nginx and its files', () => {
     ].sort());
   });
 
+  it('shows, on the certificate, the nginx config that uses its file and the endpoints serving it', async () => {
+    const [served] = (await findings('self-signed-served')).filter(onOurPort);
+    const detail = (await (await controller.api(`/api/v1/certificates/${served.certificateId}`)).json()) as {
+      usedBy: { service: string; configPath: string; serverNames: string[]; listen: { port: number }[] }[];
+      servedAt: { port: number; serverName: string | null }[];
+      locations: { path: string; keyPath: string | null }[];
+    };
+    expect(detail.usedBy).toEqual([expect.objectContaining({
+      service: 'nginx', configPath: join(dir, 'nginx.conf'), serverNames: ['b.test', 'c.test'], listen: [{ address: '127.0.0.1', port }],
+    })]);
+    expect(detail.servedAt.map((e) => e.serverName).sort()).toEqual(['b.test', 'c.test']);
+    expect(detail.locations).toEqual([expect.objectContaining({ path: join(dir, 'b.crt'), keyPath: join(dir, 'b.key') })]);
+  });
+
   it('reports the self-signed certificate nginx serves, naming the endpoint', async () => {
     const served = (await findings('self-signed-served')).filter(onOurPort);
     expect(served.map((f) => f.subject)).toEqual(['CN=b.test']);

@@ -128,14 +128,40 @@ export const certificateLocation = z.object({
   path: z.string(),
   position: z.int(),
   format: z.string(),
+  /** Where a matching private key was found on that host (never the key). */
+  keyPath: z.string().nullable(),
   firstSeenAt: timestamp,
   lastSeenAt: timestamp,
   removedAt: timestamp.nullable(),
 });
 
+/** A server configuration that uses one of the certificate's current files. */
+export const certificateUse = z.object({
+  agentId: uuid,
+  agentName: z.string(),
+  service: z.string(),
+  configPath: z.string(),
+  line: z.int(),
+  certificatePath: z.string(),
+  serverNames: z.array(z.string()),
+  listen: z.array(z.object({ address: z.string().nullable(), port: z.int() })),
+});
+
+/** An endpoint currently serving the certificate as its leaf. */
+export const certificateServedAt = z.object({
+  agentId: uuid,
+  agentName: z.string(),
+  host: z.string(),
+  port: z.int(),
+  serverName: z.string().nullable(),
+  lastSeenAt: timestamp,
+});
+
 export const certificateDetail = certificateSummary.extend({
   pem: z.string(),
   locations: z.array(certificateLocation),
+  usedBy: z.array(certificateUse),
+  servedAt: z.array(certificateServedAt),
 });
 export type CertificateDetail = z.infer<typeof certificateDetail>;
 

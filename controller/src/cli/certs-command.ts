@@ -79,8 +79,28 @@ async function showCertificate(args: string[], ctx: CommandContext): Promise<voi
       { header: 'PATH', value: (l) => l.path },
       { header: 'POS', value: (l) => String(l.position), align: 'right' },
       { header: 'FORMAT', value: (l) => l.format },
+      { header: 'KEY', value: (l) => l.keyPath ?? '-' },
       { header: 'STATUS', value: (l) => (l.removedAt ? `removed ${formatDate(l.removedAt)}` : 'current') },
       { header: 'LAST SEEN', value: (l) => formatDateTime(l.lastSeenAt) },
+    ]));
+  }
+  if (cert.usedBy.length) {
+    ctx.print(`\nUsed by (${cert.usedBy.length}):\n`);
+    ctx.print(formatTable(cert.usedBy, [
+      { header: 'AGENT', value: (u) => u.agentName },
+      { header: 'SERVICE', value: (u) => u.service },
+      { header: 'CONFIG', value: (u) => `${u.configPath}:${u.line}` },
+      { header: 'NAMES', value: (u) => u.serverNames.join(' ') || '-' },
+      { header: 'LISTEN', value: (u) => u.listen.map((l) => `${l.address ?? '*'}:${l.port}`).join(' ') || '-' },
+    ]));
+  }
+  if (cert.servedAt.length) {
+    ctx.print(`\nServed at (${cert.servedAt.length}):\n`);
+    ctx.print(formatTable(cert.servedAt, [
+      { header: 'AGENT', value: (e) => e.agentName },
+      { header: 'ENDPOINT', value: (e) => `${e.host}:${e.port}` },
+      { header: 'SNI', value: (e) => e.serverName ?? '-' },
+      { header: 'LAST SEEN', value: (e) => formatDateTime(e.lastSeenAt) },
     ]));
   }
   ctx.print(`\n${cert.pem}`);

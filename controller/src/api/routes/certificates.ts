@@ -43,9 +43,30 @@ interface LocationRow {
   path: string;
   position: number;
   format: string;
+  key_path: string | null;
   first_seen_at: SqlTimestamp;
   last_seen_at: SqlTimestamp;
   removed_at: SqlTimestamp | null;
+}
+
+interface UseRow {
+  agent_id: string;
+  agent_name: string;
+  service: string;
+  config_path: string;
+  line: number;
+  certificate_path: string;
+  server_names: string[];
+  listen: { address: string | null; port: number }[];
+}
+
+interface ServedRow {
+  agent_id: string;
+  agent_name: string;
+  host: string;
+  port: number;
+  server_name: string;
+  last_seen_at: SqlTimestamp;
 }
 
 /** Every column but the DER and the search text, which a list never needs. */
@@ -168,11 +189,23 @@ export async function certificateRoutes(instance: FastifyInstance): Promise<void
     if (!row) throw notFound(`no certificate with id ${id}`);
     const locations = await knex('certificate_locations as l')
       .join('agents as a', 'a.id', 'l.agent_id')
-      .select('l.id', 'l.agent_id', 'a.name as agent_name', 'l.path', 'l.position', 'l.format', 'l.first_seen_at',
+      .select('l.id', 'l.agent_id', 'a.name as agent_name', 'l.path', 'l.position', 'l.format', 'l.key_path', 'l.first_seen_at',
         'l.last_seen_at', 'l.removed_at')
       .where('l.certificate_id', id)
       // Current locations first, then those the agents no longer report.
       .orderByRaw('l.removed_at is not null, a.name, l.path, l.position') as LocationRow[];
+    const usedBy = await knex('service_bindings as b')
+      .join('agents as a', 'a.id', 'b.agent_id')
+      .whereNull('b.removed_at')
+      .whereExists(knex('certificate_locations as l').select(knex.raw('1'))
+        .whereRaw('l.agent_id = b.agent_id and l.path = b.certificate_path and l.removed_at is null').where('l.certificate_id', id))
+      .select('b.agent_id', 'a.name as agent_name', 'b.service', 'b.config_path', 'b.line', 'b.certificate_path', 'b.server_names', 'b.listen')
+      .orderBy(['a.name', 'b.config_path', 'b.line']) as UseRow[];
+    const servedAt = await knex('endpoints as e')
+      .join('agents as a', 'a.id', 'e.agent_id')
+      .where({ 'e.leaf_certificate_id': id, 'e.ok': true }).whereNull('e.removed_at')
+      .select('e.agent_id', 'a.name as agent_name', 'e.host', 'e.port', 'e.server_name', 'e.last_seen_at')
+      .orderBy(['a.name', 'e.host', 'e.port', 'e.server_name']) as ServedRow[];
     return {
       ...toSummary(row, Date.now(), date),
       pem: derToPem(row.der),
@@ -183,9 +216,18 @@ export async function certificateRoutes(instance: FastifyInstance): Promise<void
         path: l.path,
         position: l.position,
         format: l.format,
+        keyPath: l.key_path,
         firstSeenAt: date(l.first_seen_at).toISOString(),
         lastSeenAt: date(l.last_seen_at).toISOString(),
         removedAt: l.removed_at === null ? null : date(l.removed_at).toISOString(),
+      })),
+      usedBy: usedBy.map((b) => ({
+        agentId: b.agent_id, agentName: b.agent_name, service: b.service, configPath: b.config_path, line: b.line,
+        certificatePath: b.certificate_path, serverNames: b.server_names, listen: b.listen,
+      })),
+      servedAt: servedAt.map((e) => ({
+        agentId: e.agent_id, agentName: e.agent_name, host: e.host, port: e.port, serverName: e.server_name || null,
+        lastSeenAt: date(e.last_seen_at).toISOString(),
       })),
     };
   });
