@@ -353,6 +353,10 @@ describe('OpenAPI document', () => {
     ['get', '/api/v1/agents/{id}', true],
     ['get', '/api/v1/certificates', true],
     ['get', '/api/v1/certificates/{id}', true],
+    ['post', '/api/v1/agents/{id}/rescan', true],
+    ['put', '/api/v1/agents/{id}/network-scan', true],
+    ['get', '/api/v1/findings', true],
+    ['get', '/api/v1/endpoints', true],
   ];
 
   it('documents every route, its parameters, responses and the bearer scheme', async () => {
@@ -366,7 +370,9 @@ describe('OpenAPI document', () => {
     expect(documented.sort()).toEqual(routes.map(([method, path]) => `${method} ${path}`).sort());
     for (const [method, path, authenticated] of routes) {
       const operation = doc.paths[path][method];
-      expect(operation.responses, `${method} ${path}`).toHaveProperty(method === 'post' ? '201' : '200');
+      const created = method === 'post' && path === '/api/v1/enrollment-tokens';
+      const accepted = path.endsWith('/rescan') || path.endsWith('/network-scan');
+      expect(operation.responses, `${method} ${path}`).toHaveProperty(created ? '201' : accepted ? '202' : '200');
       expect(operation.security ?? doc.security, `${method} ${path}`).toEqual(authenticated ? [{ bearerAuth: [] }] : []);
     }
     const listParameters = doc.paths['/api/v1/certificates'].get.parameters.map((p: { name: string }) => p.name);
@@ -375,5 +381,41 @@ describe('OpenAPI document', () => {
     expect(doc.paths['/api/v1/enrollment-tokens'].post.requestBody.content['application/json'].schema.properties)
       .toHaveProperty('expiresInHours');
     expect(doc.paths['/api/v1/agents/{id}'].get.responses['404'].content).toHaveProperty(['application/problem+json']);
+  });
+});
+
+describe('agent actions', () => {
+  const send = (method: 'POST' | 'PUT', url: string, role: keyof typeof tokens, payload?: unknown) =>
+    app.inject({ method, url, headers: { authorization: `Bearer ${tokens[role]}` }, ...(payload === undefined ? {} : { payload: payload as object }) });
+
+  it('queues a rescan job for an operator and refuses an auditor', async () => {
+    const res = await send('POST', `/api/v1/agents/${agents.web1}/rescan`, 'operator');
+    expect(res.statusCode).toBe(202);
+    expect(res.json()).toMatchObject({ kind: 'rescan', state: 'pending' });
+    const rows = await seed.getConnection().execute('select kind, state, requested_by from agent_jobs where id = ?', [res.json().jobId]);
+    expect(rows).toEqual([{ kind: 'rescan', state: 'pending', requested_by: expect.any(String) }]);
+    expectProblem(await send('POST', `/api/v1/agents/${agents.web1}/rescan`, 'auditor'), 403);
+    expectProblem(await send('POST', `/api/v1/agents/${crypto.randomUUID()}/rescan`, 'operator'), 404);
+  });
+
+  it('stores a network scan assignment and queues it for the agent', async () => {
+    const res = await send('PUT', `/api/v1/agents/${agents.web2}/network-scan`, 'admin', { ranges: ['127.0.0.0/30'], ports: [443, 8443] });
+    expect(res.statusCode).toBe(202);
+    const [row] = await seed.getConnection().execute('select network_scan from agents where id = ?', [agents.web2]);
+    expect(row.network_scan).toEqual({ ranges: ['127.0.0.0/30'], ports: [443, 8443] });
+  });
+
+  it('refuses a malformed network scan assignment with a problem', async () => {
+    expectProblem(await send('PUT', `/api/v1/agents/${agents.web2}/network-scan`, 'admin', { ranges: ['everything'], ports: [443] }), 400);
+    expectProblem(await send('PUT', `/api/v1/agents/${agents.web2}/network-scan`, 'admin', { ranges: ['10.0.0.0/8'], ports: [70000] }), 400);
+    expectProblem(await send('PUT', `/api/v1/agents/${agents.web2}/network-scan`, 'admin', { ranges: [] }), 400);
+  });
+
+  it('lists findings and endpoints, and refuses an unknown finding kind', async () => {
+    const findings = await get('/api/v1/findings?kind=expired');
+    expect(findings.statusCode).toBe(200);
+    expect(findings.json().items.map((f: { subject: string }) => f.subject)).toEqual(['CN=old.example.net']);
+    expect((await get('/api/v1/endpoints')).statusCode).toBe(200);
+    expectProblem(await get('/api/v1/findings?kind=nonsense'), 400);
   });
 });
