@@ -85,6 +85,7 @@ http {
       discovery: {
         configs: { nginx: [join(dir, 'nginx.conf')], apache: [], haproxy: [] },
         endpoints: { timeoutMs: 2000 },
+        networkScan: { allowedRanges: ['127.0.0.0/8'] },
         watch: false,
       },
     },
@@ -164,6 +165,25 @@ describe('findings from a real nginx and its files', () => {
     }, 30_000, 'the drift finding');
     expect(drift[0].places[0]).toMatchObject({ path: join(dir, 'a.crt'), endpoint: { port } });
     expect(drift[0].places[0].detail).toMatch(/reload needed/);
+  });
+});
+
+describe('network ranges assigned by an operator', () => {
+  it('probes an assigned range inside the agent\'s allowlist and refuses one outside it, saying so', async () => {
+    const agentId = await firstAgentId();
+    const response = await controller.api(`/api/v1/agents/${agentId}/network-scan`, {
+      method: 'PUT', body: JSON.stringify({ ranges: ['127.0.0.1/32', '10.0.0.0/8'], ports: [port] }),
+    });
+    expect(response.status).toBe(202);
+    const problems = await eventually(async () => {
+      const agentDetail = (await (await controller.api(`/api/v1/agents/${agentId}`)).json()) as { scanProblems: { path: string; message: string }[] };
+      return agentDetail.scanProblems.some((p) => p.path === 'range 10.0.0.0/8') ? agentDetail.scanProblems : null;
+    }, 30_000, 'the refused range to be reported');
+    expect(problems.find((p) => p.path === 'range 10.0.0.0/8')?.message).toMatch(/not within this agent's networkScan.allowedRanges/);
+    expect(problems.some((p) => p.path === 'range 127.0.0.1/32')).toBe(false);
+    const endpoints = ((await (await controller.api('/api/v1/endpoints?limit=500')).json()) as { items: { host: string; port: number; source: string }[] }).items;
+    expect(endpoints.some((e) => e.host === '127.0.0.1' && e.port === port && e.source === 'range')).toBe(true);
+    expect(endpoints.some((e) => e.host.startsWith('10.'))).toBe(false);
   });
 });
 
