@@ -156,7 +156,7 @@ describe.sequential('certflowctl', () => {
     const result = await certflowctl(['certs', 'show', soonId]);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/Subject:\s+CN=soon\.cli\.example/);
-    expect(result.stdout).toMatch(/web-cli\s+\/etc\/ssl\/soon\.pem\s+0\s+pem\s+current/);
+    expect(result.stdout).toMatch(/web-cli\s+\/etc\/ssl\/soon\.pem\s+0\s+pem\s+-\s+current/);
   });
 
   it('lists agents with their status', async () => {
