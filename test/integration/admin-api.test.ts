@@ -357,6 +357,9 @@ describe('OpenAPI document', () => {
     ['put', '/api/v1/agents/{id}/network-scan', true],
     ['get', '/api/v1/findings', true],
     ['get', '/api/v1/endpoints', true],
+    ['get', '/api/v1/audit', true],
+    ['get', '/api/v1/audit/export', true],
+    ['get', '/api/v1/audit/verify', true],
   ];
 
   it('documents every route, its parameters, responses and the bearer scheme', async () => {

@@ -1,13 +1,12 @@
 // Agent jobs: rows in Postgres, plus a NATS wake-up so the replica holding the agent's stream sends them
-// at once. A lost wake-up only delays a job until the agent's next reconnect or check-in.
+// at once. The caller wakes the agent only after its transaction commits: a replica woken earlier would
+// find no job yet. A lost wake-up only delays a job until the agent's next session.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
 import { AgentJob, type AgentJobKind } from '../db/entities/agent-job.js';
 
 export async function createAgentJob(
   em: EntityManager,
-  /** Tells the replica holding the agent's stream (publishes the agent's wake subject). */
-  wake: (agentId: string) => void,
   input: { agentId: string; kind: AgentJobKind; payload?: Record<string, unknown>; requestedBy: string },
 ): Promise<AgentJob> {
   const job = em.create(AgentJob, {
@@ -23,7 +22,6 @@ export async function createAgentJob(
     error: null,
   });
   await em.flush();
-  wake(input.agentId);
   return job;
 }
 

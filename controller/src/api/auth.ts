@@ -9,13 +9,13 @@ import type { AdminRole } from '../db/entities/admin-token.js';
 import { forbidden, unauthenticated } from './problem.js';
 
 /** What a route needs. Read covers every GET of the inventory. */
-export type Permission = 'read' | 'create-enrollment-token' | 'manage-agents';
+export type Permission = 'read' | 'create-enrollment-token' | 'manage-agents' | 'read-audit';
 
 const permissions: Record<AdminRole, ReadonlySet<Permission>> = {
-  admin: new Set(['read', 'create-enrollment-token', 'manage-agents']),
-  operator: new Set(['read', 'create-enrollment-token', 'manage-agents']),
+  admin: new Set(['read', 'create-enrollment-token', 'manage-agents', 'read-audit']),
+  operator: new Set(['read', 'create-enrollment-token', 'manage-agents', 'read-audit']),
   approver: new Set(['read']),
-  auditor: new Set(['read']),
+  auditor: new Set(['read', 'read-audit']),
 };
 
 export function roleAllows(role: AdminRole, permission: Permission): boolean {

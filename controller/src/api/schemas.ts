@@ -235,3 +235,37 @@ export const networkScanBody = z.strictObject({
   ranges: z.array(cidr).max(256),
   ports: z.array(z.int().min(1).max(65_535)).max(64),
 });
+
+// --- audit trail ------------------------------------------------------------------------------------
+
+export const auditQuery = z.strictObject({
+  actor: z.string().max(255).optional(),
+  action: z.string().max(255).optional(),
+  targetType: z.string().max(255).optional(),
+  targetId: z.string().max(255).optional(),
+  since: z.iso.datetime().optional().meta({ description: 'ISO 8601; entries at or after' }),
+  until: z.iso.datetime().optional().meta({ description: 'ISO 8601; entries before' }),
+  after: queryInt(0, Number.MAX_SAFE_INTEGER).default(0).meta({ description: 'Only entries with a higher sequence number (paging)' }),
+  limit: queryInt(1, 1000).default(100),
+});
+
+export const auditEntry = z.object({
+  seq: z.int(),
+  at: timestamp,
+  actor: z.string(),
+  action: z.string(),
+  targetType: z.string(),
+  targetId: z.string().nullable(),
+  before: z.unknown(),
+  after: z.unknown(),
+  prevHash: z.string(),
+  hash: z.string(),
+});
+export type AuditEntry = z.infer<typeof auditEntry>;
+export const auditPage = z.object({ items: z.array(auditEntry), nextAfter: z.int().nullable() });
+
+export const auditVerdict = z.object({
+  ok: z.boolean(),
+  entries: z.int(),
+  firstBroken: z.object({ seq: z.int(), reason: z.string() }).nullable(),
+});

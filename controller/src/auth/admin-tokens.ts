@@ -2,6 +2,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AdminToken, type AdminRole } from '../db/entities/admin-token.js';
 import { hashToken, randomToken } from './token-hash.js';
+import { appendAudit } from '../audit/audit-trail.js';
 
 export const ADMIN_TOKEN_PREFIX = 'cfa_';
 
@@ -13,18 +14,19 @@ export interface Principal {
 
 export async function createAdminToken(
   em: EntityManager,
-  input: { name: string; role: AdminRole; expiresAt?: Date | null; token?: string },
+  input: { name: string; role: AdminRole; expiresAt?: Date | null; token?: string; actor?: string },
 ): Promise<{ id: string; token: string }> {
   const token = input.token ?? ADMIN_TOKEN_PREFIX + randomToken();
-  const row = em.create(AdminToken, {
-    id: crypto.randomUUID(),
-    name: input.name,
-    role: input.role,
-    tokenHash: hashToken(token),
-    expiresAt: input.expiresAt ?? null,
+  const id = crypto.randomUUID();
+  await em.transactional(async (tx) => {
+    tx.create(AdminToken, { id, name: input.name, role: input.role, tokenHash: hashToken(token), expiresAt: input.expiresAt ?? null });
+    await tx.flush();
+    await appendAudit(tx, {
+      actor: input.actor ?? 'controller', action: 'admin-token.create', targetType: 'admin-token', targetId: id,
+      after: { name: input.name, role: input.role, expiresAt: input.expiresAt?.toISOString() ?? null },
+    });
   });
-  await em.persistAndFlush(row);
-  return { id: row.id, token };
+  return { id, token };
 }
 
 /** The principal behind a bearer token, or null when the token is unknown, revoked or expired. */

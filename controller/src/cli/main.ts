@@ -1,6 +1,7 @@
 // certflowctl, the admin CLI over the REST API. Human tables by default, --json for scripts.
 // Exit codes: 0 done, 1 the command failed (API problem, network, config), 2 the command line is wrong.
 import { agentsCommand, AGENTS_USAGE } from './agents-command.js';
+import { auditCommand, AUDIT_USAGE } from './audit-command.js';
 import { certsCommand, CERTS_USAGE } from './certs-command.js';
 import { endpointsCommand, ENDPOINTS_USAGE } from './endpoints-command.js';
 import { findingsCommand, FINDINGS_USAGE } from './findings-command.js';
@@ -19,6 +20,7 @@ const USAGE = [
   FINDINGS_USAGE,
   ENDPOINTS_USAGE,
   TOKENS_USAGE,
+  AUDIT_USAGE,
   '',
   'Every command also takes --url URL and --token TOKEN; otherwise CERTFLOW_URL and CERTFLOW_TOKEN,',
   'then the login saved in $CERTFLOWCTL_CONFIG (default ~/.config/certflow/certflowctl.json).',
@@ -31,6 +33,7 @@ const commands: Record<string, (args: string[], ctx: CommandContext) => Promise<
   findings: findingsCommand,
   endpoints: endpointsCommand,
   tokens: tokensCommand,
+  audit: auditCommand,
 };
 
 export async function runCli(argv: string[], ctx: CommandContext, printError: (text: string) => void): Promise<number> {

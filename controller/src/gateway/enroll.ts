@@ -10,6 +10,7 @@ import { Agent } from '../db/entities/agent.js';
 import { InvalidCsrError, type AgentCa } from '../crypto/agent-ca.js';
 import { consumeEnrollmentToken, EnrollmentRefusedError } from '../enrollment/enrollment-tokens.js';
 import { GatewayError } from './peer-identity.js';
+import { appendAudit } from '../audit/audit-trail.js';
 import { toHostFactsRecord } from './host-facts.js';
 
 export async function enroll(
@@ -45,6 +46,11 @@ export async function enroll(
         lastInventoryAt: null,
         scanProblems: [],
         revokedAt: null,
+      });
+      await tx.flush();
+      await appendAudit(tx, {
+        actor: `enrollment-token:${tokenId}`, action: 'agent.enroll', targetType: 'agent', targetId: agentId,
+        after: { name: host.hostname, certificateSerial: issued.serial, certificateNotAfter: issued.notAfter.toISOString() },
       });
     });
   } catch (cause) {

@@ -7,6 +7,7 @@ import type { RenewIdentityResponse } from '../../../proto/generated/certflow/ag
 import { Agent } from '../db/entities/agent.js';
 import { InvalidCsrError, type AgentCa } from '../crypto/agent-ca.js';
 import { GatewayError } from './peer-identity.js';
+import { appendAudit } from '../audit/audit-trail.js';
 
 export async function renewIdentity(
   deps: { em: EntityManager; ca: AgentCa; log: Logger; certificateDays: number },
@@ -20,11 +21,17 @@ export async function renewIdentity(
     if (cause instanceof InvalidCsrError) throw new GatewayError(grpc.status.INVALID_ARGUMENT, cause.message, { cause });
     throw cause;
   }
-  await deps.em.nativeUpdate(Agent, { id: agent.id }, {
-    previousCertificateSerial: agent.certificateSerial,
-    certificateSerial: issued.serial,
-    certificateNotAfter: issued.notAfter,
-    lastSeenAt: new Date(),
+  await deps.em.transactional(async (tx) => {
+    await tx.nativeUpdate(Agent, { id: agent.id }, {
+      previousCertificateSerial: agent.certificateSerial,
+      certificateSerial: issued.serial,
+      certificateNotAfter: issued.notAfter,
+      lastSeenAt: new Date(),
+    });
+    await appendAudit(tx, {
+      actor: `agent:${agent.id}`, action: 'agent.renew-identity', targetType: 'agent', targetId: agent.id,
+      before: { certificateSerial: agent.certificateSerial }, after: { certificateSerial: issued.serial, certificateNotAfter: issued.notAfter.toISOString() },
+    });
   });
   deps.log.info({ agentId: agent.id, notAfter: issued.notAfter }, 'agent certificate renewed');
   return { clientCertificatePem: issued.certPem, caChainPem: [deps.ca.certPem] };

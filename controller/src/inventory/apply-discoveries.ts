@@ -13,14 +13,14 @@ const MAX_ENTRIES = 20_000;
 const clip = (s: string, max = 4096) => s.slice(0, max);
 
 async function markOthersRemoved(em: EntityManager, table: string, agentId: string, now: Date): Promise<number> {
-  const result = await em.getConnection().execute(
+  const result = await em.execute(
     `update ${table} set removed_at = ? where agent_id = ? and removed_at is null and last_seen_at < ?`, [now, agentId, now], 'run');
   return (result as { affectedRows?: number }).affectedRows ?? 0;
 }
 
 export async function applyKeystores(em: EntityManager, agentId: string, keystores: Keystore__Output[], now: Date): Promise<void> {
   for (const k of keystores.slice(0, MAX_ENTRIES)) {
-    await em.getConnection().execute(
+    await em.execute(
       `insert into keystores (id, agent_id, path, kind, state, certificates, first_seen_at, last_seen_at, removed_at)
        values (?, ?, ?, ?, ?, ?, ?, ?, null)
        on conflict (agent_id, path) do update set kind = excluded.kind, state = excluded.state,
@@ -32,7 +32,7 @@ export async function applyKeystores(em: EntityManager, agentId: string, keystor
 
 export async function applyBindings(em: EntityManager, agentId: string, bindings: ServiceBinding__Output[], now: Date): Promise<void> {
   for (const b of bindings.slice(0, MAX_ENTRIES)) {
-    await em.getConnection().execute(
+    await em.execute(
       `insert into service_bindings (id, agent_id, service, config_path, line, certificate_path, key_path, chain_path,
          server_names, listen, first_seen_at, last_seen_at, removed_at)
        values (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, null)
@@ -49,7 +49,7 @@ export async function applyBindings(em: EntityManager, agentId: string, bindings
 
 /** Private roots known to the inventory: self-signed CA certificates seen anywhere in the fleet. */
 async function inventoryRoots(em: EntityManager): Promise<X509Certificate[]> {
-  const rows = await em.getConnection().execute<{ der: Buffer }[]>(
+  const rows = await em.execute<{ der: Buffer }[]>(
     'select der from certificates where is_ca and self_signed limit 5000', [], 'all');
   return rows.map((r) => new X509Certificate(r.der));
 }
@@ -64,7 +64,7 @@ export async function applyEndpoints(em: EntityManager, agentId: string, endpoin
     const leaf = chain[0];
     const complete = e.ok && chain.length ? chainIsComplete(chain.map((c) => c.der), roots) : null;
     const mismatch = e.ok && leaf && e.serverName ? !nameIsCovered(e.serverName, leaf.facts.sans) : null;
-    await em.getConnection().execute(
+    await em.execute(
       `insert into endpoints (id, agent_id, host, port, server_name, source, ok, leaf_certificate_id, chain_fingerprints,
          chain_complete, name_mismatch, protocol, error, first_seen_at, last_seen_at, removed_at)
        values (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?, ?, null)

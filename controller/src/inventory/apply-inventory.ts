@@ -52,12 +52,11 @@ export async function applyInventory(em: EntityManager, agentId: string, report:
   }
 
   return em.transactional(async (tx) => {
-    const conn = tx.getConnection();
     let removed = 0;
     // Removals first, so a changed file's new certificate (same path and index) is then added cleanly.
     for (let i = 0; report.removed && i < report.removed.length; i += BATCH) {
       const batch = report.removed.slice(i, i + BATCH);
-      const result = await conn.execute(
+      const result = await tx.execute(
         `update certificate_locations set removed_at = ? where agent_id = ? and removed_at is null
            and (path, position) in (${batch.map(() => '(?, ?)').join(', ')})`,
         [now, agentId, ...batch.flatMap((r) => [r.path, r.index])], 'run');
@@ -68,7 +67,7 @@ export async function applyInventory(em: EntityManager, agentId: string, report:
     const locations = [...new Map(parsed.map((o) => [`${o.path}\u0000${o.index}\u0000${o.facts.fingerprintSha256}`, o])).values()];
     for (let i = 0; i < locations.length; i += BATCH) {
       const batch = locations.slice(i, i + BATCH);
-      await conn.execute(
+      await tx.execute(
         `insert into certificate_locations (id, certificate_id, agent_id, path, position, format, key_path, first_seen_at, last_seen_at, removed_at)
          values ${batch.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, null)').join(', ')}
          on conflict (agent_id, path, position, certificate_id)
@@ -80,7 +79,7 @@ export async function applyInventory(em: EntityManager, agentId: string, report:
     }
 
     if (report.full) {
-      const result = await conn.execute(
+      const result = await tx.execute(
         'update certificate_locations set removed_at = ? where agent_id = ? and removed_at is null and last_seen_at < ?',
         [now, agentId, now], 'run');
       removed += (result as { affectedRows?: number }).affectedRows ?? 0;
@@ -88,7 +87,7 @@ export async function applyInventory(em: EntityManager, agentId: string, report:
     if (report.keystores) await applyKeystores(tx, agentId, report.keystores, now);
     if (report.bindings) await applyBindings(tx, agentId, report.bindings, now);
     if (report.endpoints) await applyEndpoints(tx, agentId, report.endpoints, now);
-    await conn.execute(
+    await tx.execute(
       'update agents set last_inventory_at = ?, last_seen_at = ?, scan_problems = ?::jsonb where id = ?',
       [now, now, JSON.stringify(problems), agentId], 'run');
     return { certificates: idByFingerprint.size, locations: locations.length, removed, problems };

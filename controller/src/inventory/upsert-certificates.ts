@@ -26,12 +26,11 @@ export function parseCertificates<T extends { der: Buffer }>(items: T[]): { pars
 }
 
 export async function upsertCertificates(em: EntityManager, certificates: ParsedCertificate[], now: Date): Promise<Map<string, string>> {
-  const conn = em.getConnection();
   const idByFingerprint = new Map<string, string>();
   const unique = [...new Map(certificates.map((c) => [c.facts.fingerprintSha256, c])).values()];
   for (let i = 0; i < unique.length; i += BATCH) {
     const batch = unique.slice(i, i + BATCH);
-    const rows = await conn.execute<{ id: string; fingerprint_sha256: string }[]>(
+    const rows = await em.execute<{ id: string; fingerprint_sha256: string }[]>(
       `insert into certificates (id, fingerprint_sha256, der, subject, issuer, serial_number, sans, search_text,
          not_before, not_after, key_algorithm, key_size, curve, signature_algorithm, self_signed, is_ca, first_seen_at, last_seen_at)
        values ${batch.map(() => '(?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}

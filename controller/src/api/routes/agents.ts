@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { NatsConnection } from 'nats';
 import { Agent, type HostFactsRecord } from '../../db/entities/agent.js';
 import { createAgentJob } from '../../agent-jobs/agent-jobs.js';
+import { appendAudit } from '../../audit/audit-trail.js';
 import type { Subjects } from '../../messaging/subjects.js';
 import { principalOf, requestEm, requirePermission } from '../auth.js';
 import { timestampParser, type SqlTimestamp } from '../db-rows.js';
@@ -126,7 +127,13 @@ export function agentRoutes(deps: AgentRouteDeps) {
       const em = requestEm(request);
       const agent = await em.findOne(Agent, { id: request.params.id });
       if (!agent) throw notFound(`no agent with id ${request.params.id}`);
-      const job = await createAgentJob(em, wake, { agentId: agent.id, kind: 'rescan', requestedBy: principalOf(request).name });
+      const actor = principalOf(request).name;
+      const job = await em.transactional(async (tx) => {
+        const created = await createAgentJob(tx, { agentId: agent.id, kind: 'rescan', requestedBy: actor });
+        await appendAudit(tx, { actor: `token:${actor}`, action: 'agent.rescan', targetType: 'agent', targetId: agent.id, after: { jobId: created.id } });
+        return created;
+      });
+      wake(agent.id);
       return reply.code(202).send({ jobId: job.id, kind: job.kind, state: job.state });
     });
 
@@ -144,11 +151,15 @@ export function agentRoutes(deps: AgentRouteDeps) {
       const agent = await em.findOne(Agent, { id: request.params.id });
       if (!agent) throw notFound(`no agent with id ${request.params.id}`);
       const assignment = { ranges: request.body.ranges, ports: request.body.ports };
-      agent.networkScan = assignment;
-      await em.flush();
-      const job = await createAgentJob(em, wake, {
-        agentId: agent.id, kind: 'configureNetworkScan', payload: assignment, requestedBy: principalOf(request).name,
+      const before = agent.networkScan ?? null;
+      const actor = principalOf(request).name;
+      const job = await em.transactional(async (tx) => {
+        await tx.nativeUpdate(Agent, { id: agent.id }, { networkScan: assignment });
+        const created = await createAgentJob(tx, { agentId: agent.id, kind: 'configureNetworkScan', payload: assignment, requestedBy: actor });
+        await appendAudit(tx, { actor: `token:${actor}`, action: 'agent.network-scan', targetType: 'agent', targetId: agent.id, before, after: assignment });
+        return created;
       });
+      wake(agent.id);
       return reply.code(202).send({ jobId: job.id, kind: job.kind, state: job.state });
     });
   };

@@ -4,6 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import { createEnrollmentToken } from '../../enrollment/enrollment-tokens.js';
 import { principalOf, requestEm, requirePermission } from '../auth.js';
+import { appendAudit } from '../../audit/audit-trail.js';
 import { problemResponses, unavailable } from '../problem.js';
 import { createEnrollmentTokenBody, enrollmentTokenResponse } from '../schemas.js';
 import type { ZodTypeProvider } from '../zod-compiler.js';
@@ -32,10 +33,17 @@ export function enrollmentTokenRoutes(deps: EnrollmentTokenDeps) {
       const body = request.body ?? {};
       const hours = body.expiresInHours ?? deps.enrollmentTokenDefaultHours;
       const principal = principalOf(request);
-      const created = await createEnrollmentToken(requestEm(request), {
-        createdBy: principal.name,
-        description: body.description ?? null,
-        expiresAt: new Date(Date.now() + hours * 3_600_000),
+      const created = await requestEm(request).transactional(async (tx) => {
+        const token = await createEnrollmentToken(tx, {
+          createdBy: principal.name,
+          description: body.description ?? null,
+          expiresAt: new Date(Date.now() + hours * 3_600_000),
+        });
+        await appendAudit(tx, {
+          actor: `token:${principal.name}`, action: 'enrollment-token.create', targetType: 'enrollment-token', targetId: token.id,
+          after: { description: body.description ?? null, expiresAt: token.expiresAt.toISOString() },
+        });
+        return token;
       });
       request.log.info({ enrollmentTokenId: created.id, createdBy: principal.name, expiresAt: created.expiresAt },
         'enrolment token created');

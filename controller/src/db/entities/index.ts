@@ -2,6 +2,7 @@
 import { Agent } from './agent.js';
 import { AgentJob } from './agent-job.js';
 import { AdminToken } from './admin-token.js';
+import { AuditEvent } from './audit-event.js';
 import { Certificate } from './certificate.js';
 import { CertificateLocation } from './certificate-location.js';
 import { Endpoint } from './endpoint.js';
@@ -10,5 +11,5 @@ import { Keystore } from './keystore.js';
 import { Secret } from './secret.js';
 import { ServiceBinding } from './service-binding.js';
 
-export { Agent, AgentJob, AdminToken, Certificate, CertificateLocation, Endpoint, EnrollmentToken, Keystore, Secret, ServiceBinding };
-export const allEntities = [Agent, AgentJob, AdminToken, Certificate, CertificateLocation, Endpoint, EnrollmentToken, Keystore, Secret, ServiceBinding];
+export { Agent, AgentJob, AdminToken, AuditEvent, Certificate, CertificateLocation, Endpoint, EnrollmentToken, Keystore, Secret, ServiceBinding };
+export const allEntities = [Agent, AgentJob, AdminToken, AuditEvent, Certificate, CertificateLocation, Endpoint, EnrollmentToken, Keystore, Secret, ServiceBinding];
