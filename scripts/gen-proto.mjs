@@ -2,7 +2,7 @@
 // proto/generated/. The generated files are committed (so typecheck needs no build step) and never edited
 // by hand: change the .proto and run `npm run gen:proto`.
 import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -17,3 +17,12 @@ execFileSync(
   ],
   { stdio: 'inherit', cwd: `${root}proto` },
 );
+
+// The generator writes the .proto's absolute path into each file; keep it relative so the output does not
+// depend on where the checkout lives.
+for (const entry of readdirSync(outDir, { recursive: true, withFileTypes: true })) {
+  if (!entry.isFile()) continue;
+  const file = `${entry.parentPath ?? entry.path}/${entry.name}`;
+  const text = readFileSync(file, 'utf8');
+  writeFileSync(file, text.replaceAll(`Original file: ${root}`, 'Original file: '));
+}

@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/certflow/agent/v1/agent.proto
+// Original file: proto/certflow/agent/v1/agent.proto
 
 import type { Hello as _certflow_agent_v1_Hello, Hello__Output as _certflow_agent_v1_Hello__Output } from '../../../certflow/agent/v1/Hello.js';
 import type { CheckIn as _certflow_agent_v1_CheckIn, CheckIn__Output as _certflow_agent_v1_CheckIn__Output } from '../../../certflow/agent/v1/CheckIn.js';

@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/certflow/agent/v1/agent.proto
+// Original file: proto/certflow/agent/v1/agent.proto
 
 import type { Welcome as _certflow_agent_v1_Welcome, Welcome__Output as _certflow_agent_v1_Welcome__Output } from '../../../certflow/agent/v1/Welcome.js';
 import type { Ack as _certflow_agent_v1_Ack, Ack__Output as _certflow_agent_v1_Ack__Output } from '../../../certflow/agent/v1/Ack.js';

@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/certflow/agent/v1/agent.proto
+// Original file: proto/certflow/agent/v1/agent.proto
 
 
 export interface EnrollResponse {

@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/certflow/agent/v1/agent.proto
+// Original file: proto/certflow/agent/v1/agent.proto
 
 import type { CertificateOccurrence as _certflow_agent_v1_CertificateOccurrence, CertificateOccurrence__Output as _certflow_agent_v1_CertificateOccurrence__Output } from '../../../certflow/agent/v1/CertificateOccurrence.js';
 import type { ScanProblem as _certflow_agent_v1_ScanProblem, ScanProblem__Output as _certflow_agent_v1_ScanProblem__Output } from '../../../certflow/agent/v1/ScanProblem.js';

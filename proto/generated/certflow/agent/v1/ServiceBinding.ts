@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/certflow/agent/v1/agent.proto
+// Original file: proto/certflow/agent/v1/agent.proto
 
 import type { ListenAddress as _certflow_agent_v1_ListenAddress, ListenAddress__Output as _certflow_agent_v1_ListenAddress__Output } from '../../../certflow/agent/v1/ListenAddress.js';
 

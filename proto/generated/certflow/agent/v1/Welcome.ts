@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/certflow/agent/v1/agent.proto
+// Original file: proto/certflow/agent/v1/agent.proto
 
 import type { NetworkScanAssignment as _certflow_agent_v1_NetworkScanAssignment, NetworkScanAssignment__Output as _certflow_agent_v1_NetworkScanAssignment__Output } from '../../../certflow/agent/v1/NetworkScanAssignment.js';
 import type { Long } from '@grpc/proto-loader';
