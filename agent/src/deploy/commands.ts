@@ -3,7 +3,7 @@
 // commands runs, never *what* runs. Programs start without a shell (nothing in an argument is ever
 // interpreted), with a minimal environment (the agent's own may hold its enrolment token), a timeout, and
 // their output kept to a bounded tail for the result and the logs.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 
 export type CommandAllowlist = Readonly<Record<string, readonly string[]>>;
 
@@ -27,6 +27,8 @@ export interface CommandResult {
   output: string;
   truncated: boolean;
   ms: number;
+  /** Only with collectStdoutBytes. */
+  stdout?: Buffer;
 }
 
 export class CommandFailedError extends Error {
@@ -48,6 +50,15 @@ export interface RunProgramOptions {
   signal: AbortSignal;
   limits?: CommandLimits;
   env?: Readonly<Record<string, string>>;
+  /** Written to the program's stdin (e.g. PEM for openssl), which is otherwise closed. */
+  stdin?: Buffer;
+  /**
+   * A secret handed over on file descriptor 3 (openssl's `fd:3`): never in argv, which every local user can
+   * read in /proc, nor in the environment.
+   */
+  secretOnFd3?: string;
+  /** Collect stdout as bytes, up to this many (more fails the run), instead of into `output`. */
+  collectStdoutBytes?: number;
 }
 
 /** Runs `file args...` to completion; resolves with its result when it exits 0, else CommandFailedError. */
@@ -59,6 +70,8 @@ export function runProgram(file: string, args: readonly string[], options: RunPr
     let kept = Buffer.alloc(0);
     let truncated = false;
     let timedOut = false;
+    const stdoutChunks: Buffer[] = [];
+    let stdoutBytes = 0;
     const keep = (data: Buffer) => {
       kept = Buffer.concat([kept, data]);
       if (kept.length > limits.maxOutputBytes) {
@@ -68,15 +81,29 @@ export function runProgram(file: string, args: readonly string[], options: RunPr
     };
     const result = (exitCode: number | null, signal: NodeJS.Signals | null): CommandResult => ({
       command, exitCode, signal, timedOut, output: kept.toString('utf8'), truncated, ms: Math.round(performance.now() - started),
+      ...(options.collectStdoutBytes === undefined ? {} : { stdout: Buffer.concat(stdoutChunks) }),
     });
     if (options.signal.aborted) {
       reject(new CommandFailedError(result(null, null), 'was not started: the operation was aborted', { cause: options.signal.reason }));
       return;
     }
-    const child = spawn(file, args, { shell: false, env: { ...BASE_ENV, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
+    const stdio: StdioOptions = [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', ...(options.secretOnFd3 === undefined ? [] : ['pipe' as const])];
+    const child: ChildProcess = spawn(file, [...args], { shell: false, env: { ...BASE_ENV, ...options.env }, stdio });
     const kill = () => child.kill('SIGKILL');
+    const limit = options.collectStdoutBytes;
+    child.stdout!.on('data', limit === undefined ? keep : (data: Buffer) => {
+      stdoutBytes += data.length;
+      if (stdoutBytes > limit) kill();
+      else stdoutChunks.push(data);
+    });
+    child.stderr!.on('data', keep);
+    // A program that exits without reading its input must not crash the agent with EPIPE.
+    if (options.stdin) child.stdin!.on('error', () => undefined).end(options.stdin);
+    if (options.secretOnFd3 !== undefined) {
+      const fd3 = child.stdio[3] as NodeJS.WritableStream;
+      fd3.on('error', () => undefined);
+      fd3.end(`${options.secretOnFd3}\n`);
+    }
     const timer = setTimeout(() => {
       timedOut = true;
       kill();
@@ -93,7 +120,8 @@ export function runProgram(file: string, args: readonly string[], options: RunPr
     child.once('close', (exitCode, signal) => {
       settle();
       const done = result(exitCode, signal);
-      if (exitCode === 0) resolve(done);
+      if (limit !== undefined && stdoutBytes > limit) reject(new CommandFailedError(done, `wrote more than ${limit} bytes to stdout`));
+      else if (exitCode === 0) resolve(done);
       else if (timedOut) reject(new CommandFailedError(done, `timed out after ${limits.timeoutMs} ms`));
       else if (options.signal.aborted) reject(new CommandFailedError(done, 'was aborted', { cause: options.signal.reason }));
       else reject(new CommandFailedError(done, signal ? `was killed by ${signal}` : `exited with status ${exitCode}`));

@@ -37,6 +37,8 @@ export interface DeployTarget {
   readonly id: string;
   /** Names the certificate must cover to be deployed here. */
   readonly expectedNames: readonly string[];
+  /** The options it was built from (no secrets), journaled so an interrupted deploy can rebuild it on restart. */
+  readonly options: Readonly<{ kind: TargetKind }>;
   /** The files this material becomes here. Writes nothing. */
   plan(material: DeployMaterial, signal: AbortSignal): Promise<PlannedWrite[]>;
   /** The service's own config test (nginx -t, apache2 -t, haproxy -c, or a named command); throws when it fails. */

@@ -5,7 +5,7 @@ import { createPrivateKey, type KeyObject, type X509Certificate } from 'node:cry
 import { isIP } from 'node:net';
 import { keyPem, parseCertificates, type PemMaterial } from './pem-bundle.js';
 
-export type MaterialProblem = 'unreadable' | 'key-mismatch' | 'names' | 'not-yet-valid' | 'expired' | 'chain';
+export type MaterialProblem = 'unreadable' | 'key-mismatch' | 'names' | 'not-yet-valid' | 'expired' | 'chain' | 'missing-password';
 
 export class MaterialRefusedError extends Error {
   override name = 'MaterialRefusedError';
