@@ -68,8 +68,9 @@ function handshake(endpoint: Endpoint, caRoots: readonly string[], timeoutMs: nu
     signal.addEventListener('abort', abort, { once: true });
     socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no handshake within ${timeoutMs} ms`)));
     socket.once('secureConnect', () => {
-      const leaf = socket.getPeerX509Certificate();
+      // In this order: on Node 20, getPeerCertificate() after getPeerX509Certificate() returns an empty object.
       const peer = socket.getPeerCertificate(true);
+      const leaf = socket.getPeerX509Certificate();
       const authorizationError = socket.authorizationError ? String(socket.authorizationError) : null;
       const authorized = socket.authorized;
       signal.removeEventListener('abort', abort);
