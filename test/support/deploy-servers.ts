@@ -115,11 +115,11 @@ export function startApache(base: string, conf: string, port: number): Promise<D
 }
 
 /** A master-worker HAProxy (reload = SIGUSR2 to the master, as systemd's haproxy.service does). */
-export async function writeHaproxy(base: string, binds: { port: number; crt: string }[]): Promise<string> {
+export async function writeHaproxy(base: string, binds: { port: number; crt: string }[], crtBase?: string): Promise<string> {
   const conf = join(base, 'haproxy.cfg');
   await writeFile(conf, `global
   pidfile ${base}/haproxy.pid
-defaults
+${crtBase ? `  crt-base ${crtBase}\n` : ''}defaults
   mode http
   timeout connect 5s
   timeout client 30s
