@@ -11,6 +11,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runScanCommand } from '../../agent/src/commands/scan.js';
 import { scanPaths, type ScanEvent, type ScanOptions } from '../../agent/src/discovery/file-scanner.js';
+import { certificateFacts } from '../../proto/shared/certificate-facts.js';
 import { privateKeyPem } from '../../proto/shared/x509.js';
 import { makeCertificate } from '../support/certificates.js';
 
@@ -68,6 +69,14 @@ describe('discovery formats', () => {
 
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it('gives exactly the facts certificateFacts gives, in the same order', async () => {
+    const { certificates } = await scan([path('rsa.pem'), path('ec.pem')]);
+    for (const { der, facts } of certificates) {
+      expect(Object.keys(facts)).toEqual(Object.keys(certificateFacts(der)));
+      expect({ ...facts }).toEqual(certificateFacts(der));
+    }
   });
 
   it('reads every certificate of a PKCS#7 file, PEM or DER, whatever its extension', async () => {

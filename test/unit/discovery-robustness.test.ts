@@ -6,7 +6,9 @@ import { createServer, type Server } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runScanCommand } from '../../agent/src/commands/scan.js';
 import { scanPaths, type ScanEvent, type ScanOptions } from '../../agent/src/discovery/file-scanner.js';
 import { globToRegExp } from '../../agent/src/discovery/glob.js';
 import { createScanCache } from '../../agent/src/discovery/scan-cache.js';
@@ -96,6 +98,16 @@ describe('a scan of a hostile tree', () => {
     expect(entries.filter((entry) => !accounted.has(entry))).toEqual([]);
   });
 
+  it('scans a directory reached twice through a symbolic link only once, and says so', async () => {
+    const tree = join(dir, 'twice');
+    await mkdir(join(tree, 'real'), { recursive: true });
+    await writeFile(join(tree, 'real', 'good.pem'), good.pem);
+    await symlink(join(tree, 'real'), join(tree, 'z-alias'));
+    const events = await scan([tree]);
+    expect(notices(events)).toEqual([['skipped', join(tree, 'z-alias'), `skipped: directory already scanned as ${join(tree, 'real')}`]]);
+    expect(events.filter((event) => event.type === 'certificate').map((event) => event.path)).toEqual([join(tree, 'real', 'good.pem')]);
+  });
+
   it('skips special files given as roots without blocking on them', async () => {
     const fifo = join(dir, 'root.fifo');
     execFileSync('mkfifo', [fifo]);
@@ -128,6 +140,27 @@ describe('a scan of a hostile tree', () => {
     } finally {
       await chmod(join(locked, 'closed'), 0o755);
     }
+  });
+
+  it('reports well-formed DER that cannot be parsed when its facts are read, and the command prints it as a problem', async () => {
+    // A valid structure with an impossible date: the structure check passes, the full parse does not.
+    const broken = Buffer.from(good.der);
+    const notBefore = broken.indexOf(Buffer.from(good.der.toString('latin1').match(/\d{12}Z/)![0], 'latin1'));
+    broken.write('999999999999Z', notBefore, 'latin1');
+    const path = join(dir, 'odd-date.der');
+    await writeFile(path, broken);
+    const [event] = await scan([path]);
+    expect(event).toMatchObject({ type: 'certificate', path });
+    if (event.type !== 'certificate') return;
+    expect(event.facts.fingerprintSha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(() => event.facts.subject).toThrow(/invalid validity time/);
+
+    let out = '';
+    let err = '';
+    const sink = (append: (text: string) => void) => new Writable({ write(chunk, _encoding, done) { append(String(chunk)); done(); } });
+    expect(await runScanCommand(['--json', path], sink((text) => (out += text)), sink((text) => (err += text)))).toBe(0);
+    expect(out).toBe('');
+    expect(err).toMatch(new RegExp(`^certflow-agent: ${path}: certificate 0: invalid validity time "999999999999Z"\n$`));
   });
 
   it('stops with an AbortError when aborted in the middle of a tree', async () => {

@@ -6,7 +6,7 @@
 // where every user of the host could read it.
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
-import type { CertificateFacts } from '../../../proto/shared/certificate-facts.js';
+import { isMalformedCertificateError, type CertificateFacts } from '../../../proto/shared/certificate-facts.js';
 import { scanPaths, type ScanEvent } from '../discovery/file-scanner.js';
 
 export const SCAN_USAGE = 'usage: certflow-agent scan PATH... [--json]';
@@ -67,6 +67,7 @@ export async function runScanCommand(
         await writeLine(err, `certflow-agent: ${printable(event.path)}: ${printable(event.message)}`);
       }
       if (event.type === 'problem') continue;
+      if (event.type === 'certificate' && !(await factsReadable(event, err))) continue;
       if (json) {
         // Written as they come; the scanner itself holds certificates back until the whole tree is walked
         // (a certificate's keyPath may depend on a key found later).
@@ -89,6 +90,22 @@ export async function runScanCommand(
     return EXIT_OK;
   } finally {
     output.stopWatching();
+  }
+}
+
+/**
+ * The scanner computes a certificate's facts only when read (see discovery/certificate-parser.ts); a
+ * certificate whose DER is well-formed but unparsable is reported here as a problem, like any other.
+ */
+async function factsReadable(event: CertificateEvent, err: NodeJS.WritableStream): Promise<boolean> {
+  try {
+    void event.facts.subject;
+    return true;
+  } catch (error) {
+    if (!isMalformedCertificateError(error)) throw error;
+    const where = event.format === 'pem' ? `certificate block ${event.index}` : `certificate ${event.index}`;
+    await writeLine(err, `certflow-agent: ${printable(event.path)}: ${where}: ${printable(error.message)}`);
+    return false;
   }
 }
 

@@ -19,7 +19,7 @@ export interface BerElement {
 
 export const TAG = {
   integer: 0x02, bitString: 0x03, octetString: 0x04, null: 0x05, oid: 0x06, sequence: 0x30, set: 0x31,
-  constructedOctetString: 0x24, context0: 0xa0, context1: 0xa1, implicitPrimitive0: 0x80,
+  constructedOctetString: 0x24, context0: 0xa0, context1: 0xa1, implicitPrimitive0: 0x80, utcTime: 0x17, generalizedTime: 0x18,
 } as const;
 
 const CONSTRUCTED = 0x20;
@@ -107,19 +107,37 @@ export function decodeSmallInteger(bytes: Buffer, element: BerElement): number {
 }
 
 /**
- * The SubjectPublicKeyInfo of a DER certificate, as stored: what a private key is matched against. Walks
- * only the headers of the TBSCertificate, so it costs microseconds, not a second parse.
+ * Checks that DER bytes have the shape of an X.509 certificate (RFC 5280 4.1: the three parts, and the
+ * TBSCertificate fields up to subjectPublicKeyInfo, all with definite lengths and no trailing bytes) and
+ * returns its SubjectPublicKeyInfo as stored: what a private key is matched against. Headers only, so it
+ * costs microseconds where a full parse costs hundreds; the full parse (certificateFacts) happens where the
+ * facts are needed: in the controller, and lazily in the agent (see certificate-parser.ts).
  */
-export function subjectPublicKeyInfo(der: Buffer): Buffer {
-  const certificate = readElement(der, 0);
-  const tbs = expectTag(readElement(der, certificate.contentStart, certificate.contentEnd), TAG.sequence, 'tbsCertificate');
-  let offset = tbs.contentStart;
-  let field = readElement(der, offset, tbs.contentEnd);
-  // [0] version is optional; then serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo.
-  let skip = field.tag === TAG.context0 ? 6 : 5;
-  while (skip-- > 0) {
-    offset = field.end;
-    field = readElement(der, offset, tbs.contentEnd);
+export function certificateSubjectPublicKeyInfo(der: Buffer): Buffer {
+  const certificate = definite(expectTag(readElement(der, 0), TAG.sequence, 'certificate'));
+  if (certificate.end !== der.length) throw new MalformedBerError('trailing bytes after certificate');
+  const parts = childrenOf(der, certificate).map(definite);
+  if (parts.length !== 3) throw new MalformedBerError('a certificate has three parts');
+  expectTag(parts[1], TAG.sequence, 'signatureAlgorithm');
+  expectTag(parts[2], TAG.bitString, 'signature');
+  const fields = childrenOf(der, expectTag(parts[0], TAG.sequence, 'tbsCertificate')).map(definite);
+  const [serial, signature, issuer, validity, subject, spki] = fields[0]?.tag === TAG.context0 ? fields.slice(1) : fields;
+  expectTag(serial, TAG.integer, 'serialNumber');
+  expectTag(signature, TAG.sequence, 'signature algorithm');
+  expectTag(issuer, TAG.sequence, 'issuer');
+  const times = childrenOf(der, expectTag(validity, TAG.sequence, 'validity'));
+  if (times.length !== 2 || times.some((time) => time.tag !== TAG.utcTime && time.tag !== TAG.generalizedTime)) {
+    throw new MalformedBerError('missing or invalid validity');
   }
-  return elementBytes(der, expectTag(field, TAG.sequence, 'subjectPublicKeyInfo'));
+  expectTag(subject, TAG.sequence, 'subject');
+  const [algorithm, key] = childrenOf(der, expectTag(spki, TAG.sequence, 'subjectPublicKeyInfo'));
+  expectTag(algorithm, TAG.sequence, 'public key algorithm');
+  expectTag(key, TAG.bitString, 'public key');
+  return elementBytes(der, spki);
+}
+
+/** DER allows only definite lengths; a certificate with an indefinite one is not DER. */
+function definite(element: BerElement): BerElement {
+  if (element.end !== element.contentEnd) throw new MalformedBerError('indefinite length in a certificate');
+  return element;
 }

@@ -3,8 +3,8 @@
 // the format, not the name (Windows writes PKCS#7 into .cer files); the name only decides whether content
 // that is none of these is worth a problem: garbage in a .crt or .p12 is, any other binary file is not.
 //
-// Every candidate certificate is fully parsed here, so callers only ever see certificates that
-// certificateFacts accepts, and one bad block never hides the good ones next to it.
+// Every candidate certificate is parsed here (its full facts are computed when read, see
+// certificate-parser.ts), and one bad block never hides the good ones next to it.
 import { extname } from 'node:path';
 import type { CertificateFacts } from '../../../proto/shared/certificate-facts.js';
 import type { CertificateParser } from './certificate-parser.js';
@@ -54,6 +54,7 @@ const PKCS12_EXTENSIONS = new Set(['.p12', '.pfx']);
 const JAVA_KEYSTORE_EXTENSIONS = new Set(['.jks', '.jceks', '.keystore', '.truststore']);
 const DER_SEQUENCE_TAG = 0x30;
 
+/** `bytes` may be reused by the caller once this returns: nothing in the findings refers to it. */
 export async function examineFile(bytes: Buffer, path: string, context: ExamineContext): Promise<FileFindings> {
   const findings: FileFindings = { certificates: [], keyHashes: [], notices: [], keystore: null };
   const extension = extname(path).toLowerCase();
@@ -190,8 +191,10 @@ function summary(kind: KeystoreKind, state: KeystoreState, certificates: number,
 }
 
 function addCertificate(findings: FileFindings, context: ExamineContext, index: number, format: CertificateFormat, der: Buffer, keyInSameFile: boolean): void {
-  const { facts, publicKeySha256 } = context.parser.parse(der);
-  findings.certificates.push({ index, format, der, facts, publicKeySha256, keyInSameFile });
+  // A copy first: `der` may be a view of the scanner's read buffer, which the next file overwrites.
+  const owned = Buffer.from(der);
+  const { facts, publicKeySha256 } = context.parser.parse(owned);
+  findings.certificates.push({ index, format, der: owned, facts, publicKeySha256, keyInSameFile });
 }
 
 /** Runs one item's work; a failure becomes a problem for that item and the rest of the file goes on. */

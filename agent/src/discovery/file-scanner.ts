@@ -26,6 +26,8 @@ export interface CertificateEvent {
   index: number;
   format: CertificateFormat;
   der: Buffer;
+  /** fingerprintSha256 at once, the rest computed when first read (see certificate-parser.ts): reading them
+   * throws MalformedCertificateError for the rare certificate node:crypto parses but certificateFacts not. */
   facts: CertificateFacts;
   /** SHA-256 (hex) of the certificate's SubjectPublicKeyInfo: what private keys are matched by. */
   publicKeySha256: string;
@@ -74,7 +76,6 @@ export const DEFAULT_KEYSTORE_PASSWORDS: readonly string[] = Object.freeze(['cha
 // Synchronous file work runs in slices this long before the event loop gets a turn (timers, sockets).
 const SLICE_MS = 10;
 
-type HeldCertificate = Omit<CertificateEvent, 'keyPath'> & { keyInSameFile: boolean };
 
 export async function* scanPaths(paths: string[], options: ScanOptions = {}): AsyncGenerator<ScanEvent> {
   const roots = paths.map((path) => resolve(path));
@@ -83,14 +84,17 @@ export async function* scanPaths(paths: string[], options: ScanOptions = {}): As
   const { signal, cache } = options;
   const context = { parser: new CertificateParser(), keystorePasswords };
   const keys = new KeyLocations();
-  const held: HeldCertificate[] = [];
+  // Certificates in walk order, as the path and what the file yielded (no copies: a cached file's findings).
+  const held: { path: string; certificate: FoundCertificate }[] = [];
+  const readBuffer: ReadBuffer = { bytes: Buffer.allocUnsafeSlow(64 * 1024) };
   // The passwords enter the cache's settings key only hashed, so they are not kept around as text.
   cache?.beginScan(createHash('sha256').update(JSON.stringify([roots, maxFileBytes, keystorePasswords])).digest('hex'));
   let sliceStart = performance.now();
+  let items = 0;
 
   for (const item of walkRoots(roots, createPathFilter(options.include, options.exclude))) {
     signal?.throwIfAborted();
-    if (performance.now() - sliceStart > SLICE_MS) {
+    if ((++items & 15) === 0 && performance.now() - sliceStart > SLICE_MS) {
       await yieldToEventLoop(undefined, { signal });
       sliceStart = performance.now();
     }
@@ -105,7 +109,7 @@ export async function* scanPaths(paths: string[], options: ScanOptions = {}): As
     }
     let findings = cache?.lookup(path, stats);
     if (findings === undefined) {
-      const read = readBounded(path, stats, maxFileBytes);
+      const read = readBounded(path, stats, maxFileBytes, readBuffer);
       if (read === 'too-large') {
         yield { type: 'problem', path, message: `skipped: larger than ${maxFileBytes} bytes` };
         continue;
@@ -120,24 +124,31 @@ export async function* scanPaths(paths: string[], options: ScanOptions = {}): As
     for (const notice of findings.notices) yield { type: notice.type, path, message: notice.message };
     if (findings.keystore !== null) yield { type: 'keystore', path, ...findings.keystore };
     for (const hash of findings.keyHashes) keys.add(hash, path);
-    for (const certificate of findings.certificates) held.push(heldCertificate(path, certificate));
+    for (const certificate of findings.certificates) held.push({ path, certificate });
   }
 
   cache?.completeScan();
-  for (const { keyInSameFile, ...certificate } of held) {
-    yield { ...certificate, keyPath: keys.keyPathFor({ ...certificate, keyInSameFile }) };
+  for (const { path, certificate: { index, format, der, facts, publicKeySha256, keyInSameFile } } of held) {
+    const keyPath = keyInSameFile ? path : keys.pathOf(publicKeySha256);
+    yield { type: 'certificate', path, index, format, der, facts, publicKeySha256, keyPath };
   }
 }
 
-function heldCertificate(path: string, { index, format, der, facts, publicKeySha256, keyInSameFile }: FoundCertificate): HeldCertificate {
-  return { type: 'certificate', path, index, format, der, facts, publicKeySha256, keyInSameFile };
+/**
+ * One buffer per scan that every file is read into, grown as needed up to the size cap: most files hold no
+ * certificate, and allocating a buffer for each would only feed the garbage collector. examineFile copies
+ * whatever it keeps.
+ */
+interface ReadBuffer {
+  bytes: Buffer;
 }
 
 /**
  * Reads at most maxFileBytes + 1 bytes, whatever the file turned into since its stat: O_NONBLOCK so that a
  * path swapped for a FIFO cannot wait for a writer, and the bound so that a growing file cannot balloon.
+ * Returns a view of the read buffer, valid until the next read.
  */
-function readBounded(path: string, stats: Stats, maxFileBytes: number): Buffer | 'too-large' | ProblemEvent {
+function readBounded(path: string, stats: Stats, maxFileBytes: number, buffer: ReadBuffer): Buffer | 'too-large' | ProblemEvent {
   let fd: number;
   try {
     fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
@@ -146,20 +157,21 @@ function readBounded(path: string, stats: Stats, maxFileBytes: number): Buffer |
   }
   try {
     const limit = maxFileBytes + 1;
-    const chunks: Buffer[] = [];
     let total = 0;
-    // One read of the expected size (plus one byte to notice growth) is the usual case.
-    let chunkSize = Math.min(stats.size + 1, limit);
-    while (total < limit) {
-      const chunk = Buffer.allocUnsafe(Math.min(chunkSize, limit - total));
-      const count = readSync(fd, chunk, 0, chunk.length, null);
-      if (count === 0) break;
-      chunks.push(count === chunk.length ? chunk : chunk.subarray(0, count));
+    // The expected size plus one byte, to notice a file that grew since its stat; then more as it keeps growing.
+    let wanted = Math.min(stats.size + 1, limit);
+    for (;;) {
+      if (buffer.bytes.length < wanted) {
+        const grown = Buffer.allocUnsafeSlow(Math.min(Math.max(wanted, buffer.bytes.length * 2), limit));
+        buffer.bytes.copy(grown, 0, 0, total);
+        buffer.bytes = grown;
+      }
+      const count = readSync(fd, buffer.bytes, total, wanted - total, null);
       total += count;
-      chunkSize = 64 * 1024;
+      if (count === 0 || total >= limit) break;
+      if (total === wanted) wanted = Math.min(wanted + 64 * 1024, limit);
     }
-    if (total > maxFileBytes) return 'too-large';
-    return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total);
+    return total > maxFileBytes ? 'too-large' : buffer.bytes.subarray(0, total);
   } catch (err) {
     return fsProblem(path, err) as ProblemEvent;
   } finally {

@@ -42,7 +42,8 @@ export function looksLikePkcs12(bytes: Buffer): boolean {
   try {
     const pfx = readElement(bytes, 0);
     const version = readElement(bytes, pfx.contentStart, pfx.contentEnd);
-    return pfx.tag === TAG.sequence && decodeSmallInteger(bytes, version) === 3;
+    // Tags first: a certificate (SEQUENCE first) is told apart without an exception.
+    return pfx.tag === TAG.sequence && version.tag === TAG.integer && decodeSmallInteger(bytes, version) === 3;
   } catch {
     return false;
   }

@@ -3,7 +3,6 @@
 // only that hash and the file's path are kept. Key bytes never reach an event, a log line or an error
 // message: errors from parsing a key are replaced by constant text.
 import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
-import { subjectPublicKeyInfo } from './ber.js';
 
 /** How a PEM label's key is encoded; 'encrypted' keys are not opened (no password is configured for them). */
 export type PemKeyEncoding = 'pkcs8' | 'pkcs1' | 'sec1' | 'encrypted';
@@ -17,10 +16,6 @@ export const PRIVATE_KEY_LABELS: ReadonlyMap<string, PemKeyEncoding> = new Map([
 
 export class MalformedPrivateKeyError extends Error {
   override readonly name = 'MalformedPrivateKeyError';
-}
-
-export function publicKeySha256OfCertificate(der: Buffer): string {
-  return sha256Hex(subjectPublicKeyInfo(der));
 }
 
 /** The public-key hash of an unencrypted private key in DER (PKCS#8, PKCS#1 RSA or SEC1 EC). */
@@ -55,15 +50,14 @@ export class KeyLocations {
   }
 
   /**
-   * A certificate's keyPath: its own file (or keystore) when that holds the key, else the first file of the
-   * scan holding a matching key, else null.
+   * The first file of the scan holding the private key with this public-key hash, or null. (A certificate
+   * whose own file or keystore holds its key gets that path instead; see scanPaths.)
    */
-  keyPathFor(certificate: { path: string; publicKeySha256: string; keyInSameFile: boolean }): string | null {
-    if (certificate.keyInSameFile) return certificate.path;
-    return this.#paths.get(certificate.publicKeySha256) ?? null;
+  pathOf(publicKeySha256: string): string | null {
+    return this.#paths.get(publicKeySha256) ?? null;
   }
 }
 
-function sha256Hex(bytes: Buffer): string {
+export function sha256Hex(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex');
 }

@@ -23,7 +23,11 @@ export interface ScanCache {
 }
 
 interface Entry {
-  signature: string;
+  dev: number;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
   findings: FileFindings;
   seenInScan: number;
 }
@@ -45,7 +49,8 @@ class StatScanCache implements ScanCache {
 
   lookup(path: string, stats: Stats): FileFindings | undefined {
     const entry = this.#entries.get(path);
-    if (entry === undefined || entry.signature !== signature(stats)) {
+    if (entry === undefined || entry.ino !== stats.ino || entry.mtimeMs !== stats.mtimeMs || entry.ctimeMs !== stats.ctimeMs
+      || entry.size !== stats.size || entry.dev !== stats.dev) {
       this.misses++;
       return undefined;
     }
@@ -55,7 +60,8 @@ class StatScanCache implements ScanCache {
   }
 
   remember(path: string, stats: Stats, findings: FileFindings): void {
-    this.#entries.set(path, { signature: signature(stats), findings, seenInScan: this.#scan });
+    const { dev, ino, size, mtimeMs, ctimeMs } = stats;
+    this.#entries.set(path, { dev, ino, size, mtimeMs, ctimeMs, findings, seenInScan: this.#scan });
   }
 
   beginScan(settingsKey: string): void {
@@ -69,8 +75,4 @@ class StatScanCache implements ScanCache {
       if (entry.seenInScan !== this.#scan) this.#entries.delete(path);
     }
   }
-}
-
-function signature(stats: Stats): string {
-  return `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}`;
 }
