@@ -43,18 +43,8 @@ export async function appendAudit(em: EntityManager, input: AuditInput): Promise
   });
 }
 
-export interface AuditRow {
-  seq: number;
-  at: string;
-  actor: string;
-  action: string;
-  targetType: string;
-  targetId: string | null;
-  before: unknown;
-  after: unknown;
-  prevHash: string;
-  hash: string;
-}
+/** A stored entry: its fields, the previous entry's hash and its own. */
+export type AuditRow = AuditFields & { prevHash: string; hash: string };
 
 export interface AuditFilter {
   actor?: string;
