@@ -76,7 +76,6 @@ export const DEFAULT_KEYSTORE_PASSWORDS: readonly string[] = Object.freeze(['cha
 // Synchronous file work runs in slices this long before the event loop gets a turn (timers, sockets).
 const SLICE_MS = 10;
 
-
 export async function* scanPaths(paths: string[], options: ScanOptions = {}): AsyncGenerator<ScanEvent> {
   const roots = paths.map((path) => resolve(path));
   const maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
