@@ -37,7 +37,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const subjectsOf = (chunks: InventoryReport[]) => chunks.flatMap((c) => c.occurrences ?? []).map((o) => o.path.replace(dir, ''));
+const subjectsOf = (chunks: InventoryReport[]) => chunks.flatMap((c) => c.occurrences ?? []).map((o) => o.path!.replace(dir, ''));
 
 describe('the host monitor', () => {
   it('sends a full report when it starts', () => {

@@ -259,14 +259,14 @@ describe('certflow-agent scan', () => {
     const { exitCode, out, err } = await scan(['--json']);
     expect(exitCode).toBe(2);
     expect(out.text).toBe('');
-    expect(err.lines().at(-1)).toBe('usage: certflow-agent scan PATH... [--json]');
+    expect(err.lines().at(-1)).toBe('usage: certflow-agent scan PATH... [--json] [--configs] [--endpoints]');
   });
 
   it('exits 2 with a usage line on an unknown flag', async () => {
     const { exitCode, err } = await scan(['--yaml', dir]);
     expect(exitCode).toBe(2);
     expect(err.text).toContain('--yaml');
-    expect(err.lines().at(-1)).toBe('usage: certflow-agent scan PATH... [--json]');
+    expect(err.lines().at(-1)).toBe('usage: certflow-agent scan PATH... [--json] [--configs] [--endpoints]');
   });
 });
 

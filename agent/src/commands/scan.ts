@@ -8,8 +8,9 @@ import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { isMalformedCertificateError, type CertificateFacts } from '../../../proto/shared/certificate-facts.js';
 import { scanPaths, type ScanEvent } from '../discovery/file-scanner.js';
+import { bindingsByFile, servedCertificates, type ConfigUse } from './scan-extras.js';
 
-export const SCAN_USAGE = 'usage: certflow-agent scan PATH... [--json]';
+export const SCAN_USAGE = 'usage: certflow-agent scan PATH... [--json] [--configs] [--endpoints]';
 
 const EXIT_OK = 0;
 const EXIT_USAGE = 2;
@@ -25,6 +26,7 @@ export interface ScanCommandDependencies {
 type CertificateEvent = Extract<ScanEvent, { type: 'certificate' }>;
 type KeystoreEvent = Extract<ScanEvent, { type: 'keystore' }>;
 type TableRow = CertificateEvent | KeystoreEvent;
+export type { ConfigUse };
 
 export async function runScanCommand(
   argv: string[],
@@ -33,11 +35,18 @@ export async function runScanCommand(
   dependencies: ScanCommandDependencies = {},
 ): Promise<number> {
   let json: boolean;
+  let withConfigs: boolean;
+  let withEndpoints: boolean;
   let paths: string[];
   try {
     const parsed = parseArgs({
       args: argv,
-      options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+      options: {
+        json: { type: 'boolean', default: false },
+        configs: { type: 'boolean', default: false },
+        endpoints: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
       allowPositionals: true,
       strict: true,
     });
@@ -46,13 +55,15 @@ export async function runScanCommand(
       return EXIT_OK;
     }
     json = parsed.values.json;
+    withConfigs = parsed.values.configs;
+    withEndpoints = parsed.values.endpoints;
     paths = parsed.positionals;
   } catch (parseError) {
     await writeLine(err, `certflow-agent: ${parseError instanceof Error ? parseError.message : String(parseError)}`);
     await writeLine(err, SCAN_USAGE);
     return EXIT_USAGE;
   }
-  if (paths.length === 0) {
+  if (paths.length === 0 && !withEndpoints) {
     await writeLine(err, 'certflow-agent: scan needs at least one PATH');
     await writeLine(err, SCAN_USAGE);
     return EXIT_USAGE;
@@ -61,6 +72,12 @@ export async function runScanCommand(
   const output = watchForFailure(out);
   try {
     const tableRows: TableRow[] = [];
+    // Server configs are read first (with --configs, or --endpoints for the server names to send as SNI).
+    const configs = withConfigs || withEndpoints ? await bindingsByFile(dependencies.signal) : null;
+    for (const problem of withConfigs ? configs!.problems : []) {
+      await writeLine(err, `certflow-agent: ${printable(problem.path)}: ${printable(problem.message)}`);
+    }
+    const usedBy = (path: string) => (withConfigs ? { usedBy: configs!.uses.get(path) ?? [] } : {});
     for await (const event of scanPaths(paths, { signal: dependencies.signal })) {
       if (event.type === 'skipped') continue;
       if (event.type === 'problem' || (event.type === 'keystore' && event.state !== 'opened')) {
@@ -71,12 +88,21 @@ export async function runScanCommand(
       if (json) {
         // Written as they come; the scanner itself holds certificates back until the whole tree is walked
         // (a certificate's keyPath may depend on a key found later).
-        if (event.type === 'certificate') await writeLine(out, JSON.stringify(jsonRecord(event)));
+        if (event.type === 'certificate') await writeLine(out, JSON.stringify({ ...jsonRecord(event), ...usedBy(event.path) }));
       } else if (event.type === 'certificate' || event.state !== 'opened') {
         // The table needs every row before it can size its columns. An opened keystore shows as its certificates.
         tableRows.push(event);
       }
       if (output.failure) break;
+    }
+    if (withEndpoints && !output.failure) {
+      const served = await servedCertificates(configs!.bindings, dependencies.signal);
+      for (const problem of served.problems) await writeLine(err, `certflow-agent: ${printable(problem.path)}: ${printable(problem.message)}`);
+      for (const occurrence of served.occurrences) {
+        if (json) await writeLine(out, JSON.stringify({ ...jsonRecord(occurrence as unknown as CertificateEvent), endpoint: occurrence.endpoint }));
+        else tableRows.push(occurrence as unknown as CertificateEvent);
+        if (output.failure) break;
+      }
     }
     if (!json) {
       const now = (dependencies.now ?? (() => new Date()))();
