@@ -17,11 +17,17 @@ export interface Endpoint {
 
 export interface ValidationSettings {
   attempts: number;
+  /** The longest wait between attempts. */
   intervalMs: number;
+  /**
+   * The first wait, doubled up to intervalMs: a reload usually settles within tens of milliseconds, and a
+   * fixed 300 ms step would make every deploy wait that long for nothing.
+   */
+  firstIntervalMs: number;
   handshakeTimeoutMs: number;
 }
 
-export const DEFAULT_VALIDATION_SETTINGS: ValidationSettings = Object.freeze({ attempts: 10, intervalMs: 300, handshakeTimeoutMs: 3000 });
+export const DEFAULT_VALIDATION_SETTINGS: ValidationSettings = Object.freeze({ attempts: 10, intervalMs: 300, firstIntervalMs: 50, handshakeTimeoutMs: 3000 });
 
 export type ValidationFailure = 'unreachable' | 'fingerprint' | 'chain' | 'names' | 'validity';
 
@@ -123,7 +129,7 @@ export async function validateEndpoint(endpoint: Endpoint, options: ValidateOpti
   let last: { served: string | null; failure: ValidationFailure; reason: string } = { served: null, failure: 'unreachable', reason: 'was not tried' };
   let attempts = 0;
   while (attempts < settings.attempts && !options.signal.aborted) {
-    if (attempts > 0) await sleep(settings.intervalMs, options.signal);
+    if (attempts > 0) await sleep(Math.min(settings.intervalMs, settings.firstIntervalMs * 2 ** (attempts - 1)), options.signal);
     attempts++;
     try {
       const served = await handshake(endpoint, options.caRoots, settings.handshakeTimeoutMs, options.signal);
