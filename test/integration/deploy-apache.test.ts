@@ -29,7 +29,7 @@ async function putInPlace(stem: string, leaf: IssuedLeaf, withChainFile: boolean
 }
 
 const apacheTarget = (stem: string, names: string[], withChainFile: boolean) => createDeployTarget({
-  kind: 'apache', configFile: conf, serverRoot: base, environment: apacheEnvironment(base), expectedNames: names,
+  kind: 'apache', configFile: conf, serverRoot: base, expectedNames: names,
   certificatePath: join(ssl, `${stem}.crt`), keyPath: join(ssl, `${stem}.key`), ...(withChainFile ? { chainPath: join(ssl, `${stem}-chain.crt`) } : {}),
 }, env);
 
@@ -45,7 +45,7 @@ beforeAll(async () => {
     { port, serverNames: ['shop.example', 'www.shop.example'], certificatePath: join(ssl, 'shop.crt'), keyPath: join(ssl, 'shop.key'), chainPath: join(ssl, 'shop-chain.crt') },
     { port, serverNames: ['blog.example'], certificatePath: join(ssl, 'blog.crt'), keyPath: join(ssl, 'blog.key') },
   ]);
-  env = await deployEnvironment({ allowedPaths: [ssl], serviceConfigFiles: [conf] });
+  env = await deployEnvironment({ allowedPaths: [ssl], serviceConfigFiles: [conf], apacheEnvironment: apacheEnvironment(base) });
   daemons.push(await startApache(base, conf, port));
 }, 60_000);
 

@@ -51,16 +51,20 @@ async function expectedHashes(leaf: IssuedLeaf): Promise<Record<string, string |
   }
 }
 
-async function specFor(leaf: IssuedLeaf, stateDir: string): Promise<string> {
+async function specFor(leaf: IssuedLeaf, stateDir: string, reloadDoesNothing: boolean): Promise<string> {
   const spec: CrashSpec = {
     stateDir, allowedPaths: [ssl], serviceConfigFiles: [conf],
     targets: [
-      { kind: 'nginx', configFile: conf, prefix: base, certificatePath: join(ssl, 'nginx.crt'), keyPath: join(ssl, 'nginx.key'), expectedNames: NAMES },
+      {
+        kind: 'nginx', configFile: conf, prefix: base, certificatePath: join(ssl, 'nginx.crt'), keyPath: join(ssl, 'nginx.key'), expectedNames: NAMES,
+        ...(reloadDoesNothing ? { reloadCommand: 'noop' } : {}),
+      },
       { kind: 'file', fullChainPath: join(ssl, 'app-full.crt'), keyPath: join(ssl, 'app.key'), expectedNames: NAMES },
     ],
     material: { certificatePem: leaf.certificatePem, chainPem: leaf.chainPem, keyPem: leaf.keyPem },
     endpoints: [{ host: '127.0.0.1', port, serverName: 'shop.example' }],
     caRoots: [pki.rootPem],
+    commands: { noop: ['true'] },
   };
   const file = join(stateDir, '..', `spec-${Date.now()}.json`);
   await writeFile(file, JSON.stringify(spec));
@@ -94,6 +98,9 @@ const cases: [point: string, outcome: 'old' | 'new', action: RecoveredDeploy['ac
   ['swapped:2', 'old', 'reverted', 3, 1],
   ['swapped', 'new', 'completed', 4, 0],
   ['reloaded', 'new', 'completed', 4, 0],
+  // Validation failed (the reload did nothing) and the rollback had begun: every new file is in place, yet it
+  // must be undone.
+  ['rolling-back', 'old', 'reverted', 4, 0],
 ];
 
 const temporaryFiles = async () => (await readdir(ssl)).filter((n) => n.includes('.certflow-'));
@@ -105,7 +112,7 @@ describe('an agent killed mid-deploy and started again', () => {
     const stateDir = join(base, `state-${point.replace(':', '-')}`);
     await mkdir(stateDir);
     const renewed = await issueLeaf(pki, NAMES);
-    const spec = await specFor(renewed, stateDir);
+    const spec = await specFor(renewed, stateDir, point === 'rolling-back');
 
     const agent = runTsx(CHILD, ['deploy', spec], { CERTFLOW_TEST_DEPLOY_STOP_AT: point });
     await agent.waitForOutput(new RegExp(`paused at ${point}\\n`));

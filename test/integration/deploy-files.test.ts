@@ -33,7 +33,11 @@ beforeAll(async () => {
   out = join(base, 'out');
   await mkdir(out);
   pki = await makePki(join(base, 'pki'));
-  env = await deployEnvironment({ allowedPaths: [out], commands: { 'mark-reloaded': ['touch', join(base, 'reloaded')] } });
+  env = await deployEnvironment({ allowedPaths: [out], commands: {
+    'mark-reloaded': ['touch', join(base, 'reloaded')],
+    // A service that accepts only its old file: fails on the new content, passes again once it is restored.
+    'accepts-only-old': ['grep', '-q', '^old', join(out, 'three.crt')],
+  } });
 });
 
 afterAll(async () => {
@@ -74,6 +78,16 @@ describe('the file target', () => {
     await expect(createDeployTarget({ kind: 'file', keyPath: join(out, 'x.key'), owner: 'no-such-user-here' }, env)).rejects.toThrow(/unknown owner/);
     await expect(createDeployTarget({ kind: 'file', keyPath: join(out, 'x.key'), shell: 'rm -rf /' } as never, env)).rejects.toThrow(/file target: option "\(root\)"|shell/);
     await expect(createDeployTarget({ kind: 'file' }, env)).rejects.toThrow(/name at least one/);
+  });
+
+  it('rolls back every target of a deploy when the third one fails its test', async () => {
+    const paths = ['one.crt', 'two.crt', 'three.crt'].map((n) => join(out, n));
+    for (const p of paths) await writeFile(p, `old ${p}`);
+    const before = await hashes(paths);
+    const targets = await Promise.all(paths.map((p, i) => createDeployTarget({ kind: 'file', fullChainPath: p, ...(i === 2 ? { testCommand: 'accepts-only-old' } : {}) }, env)));
+    const result = await deploy(targets, await issueLeaf(pki, ['three.example']), options());
+    expect(result).toMatchObject({ status: 'rolled-back', failedStep: 'test', rollback: { ok: true, restoredFiles: paths } });
+    expect(await hashes(paths)).toEqual(before);
   });
 
   it('leaves every old file in place and no temporary file behind when the disk fills up mid-deploy', async () => {

@@ -55,7 +55,9 @@ beforeAll(async () => {
   port = await freePort();
   conf = await writeNginx(base, [{ port, serverNames: NAMES, certificatePath: join(ssl, 'shop.crt'), keyPath: join(ssl, 'shop.key'), extra: `    ssl_dhparam ${ssl}/dhparam.pem;` }]);
   // nginx.conf stays outside allowedPaths, as /etc/nginx/nginx.conf would: the agent may name it, not write it.
-  env = await deployEnvironment({ allowedPaths: [ssl], serviceConfigFiles: [conf], commands: { noop: ['true'] } });
+  env = await deployEnvironment({
+    allowedPaths: [ssl], serviceConfigFiles: [conf], commands: { noop: ['true'], 'broken-reload': ['sh', '-c', 'echo reload refused >&2; exit 1'] },
+  });
   daemons.push(await startNginx(base, conf, port));
 }, 60_000);
 
@@ -161,6 +163,20 @@ describe('deploying to nginx', () => {
       await putInPlace(original);
     }
     expect(await hashes(files())).toEqual(before);
+  });
+
+  it('reports a rollback that cannot reload the service as its own state, with the files restored', async () => {
+    const before = await hashes(files());
+    const result = await deploy([await nginxTarget({ reloadCommand: 'broken-reload' })], await issueLeaf(pki, NAMES), options());
+    expect(result).toMatchObject({ status: 'rollback-failed', failedStep: 'reload', rollback: { ok: false, restoreFailures: [] } });
+    if (result.status !== 'rollback-failed') return;
+    expect(result.rollback.reason).toMatch(/could not reload nginx .*reload refused/);
+    expect(await hashes(files())).toEqual(before);
+    expect((await new DeployJournal(join(base, 'state')).read(result.deployId)).state).toBe('rollback-failed');
+  });
+
+  it('refuses a service prefix that is neither the config\'s directory nor inside allowedPaths', async () => {
+    await expect(nginxTarget({ prefix: join(base, 'outside') })).rejects.toThrow(/service directory must be/);
   });
 
   it('refuses a reload command that is not in the agent\'s allowlist', async () => {

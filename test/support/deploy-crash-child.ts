@@ -21,6 +21,7 @@ export interface CrashSpec {
   material: DeployMaterial;
   endpoints: Endpoint[];
   caRoots: string[];
+  commands: Record<string, string[]>;
 }
 
 const [mode, specFile] = process.argv.slice(2);
@@ -28,7 +29,7 @@ const spec = JSON.parse(await readFile(specFile, 'utf8')) as CrashSpec;
 const env: DeployEnvironment = {
   allowedRoots: await resolveAllowedRoots(spec.allowedPaths),
   serviceConfigFiles: spec.serviceConfigFiles,
-  commands: createCommandRunner({}),
+  commands: createCommandRunner(spec.commands),
   limits: DEFAULT_COMMAND_LIMITS,
   binaries: DEFAULT_SERVICE_BINARIES,
   log: pino({ level: process.env.CERTFLOW_TEST_LOG ?? 'silent' }, pino.destination(2)),

@@ -10,13 +10,19 @@ import { createCommandRunner, DEFAULT_COMMAND_LIMITS, type CommandAllowlist } fr
 import { DEFAULT_SERVICE_BINARIES, type DeployEnvironment } from '../../agent/src/deploy/deploy-target.js';
 import { startDaemon, type Daemon } from './real-servers.js';
 
-export async function deployEnvironment(options: { allowedPaths: string[]; serviceConfigFiles?: string[]; commands?: CommandAllowlist }): Promise<DeployEnvironment> {
+export async function deployEnvironment(options: {
+  allowedPaths: string[];
+  serviceConfigFiles?: string[];
+  commands?: CommandAllowlist;
+  apacheEnvironment?: Record<string, string>;
+}): Promise<DeployEnvironment> {
   return {
     allowedRoots: await resolveAllowedRoots(options.allowedPaths),
     serviceConfigFiles: options.serviceConfigFiles ?? [],
     commands: createCommandRunner(options.commands ?? {}),
     limits: DEFAULT_COMMAND_LIMITS,
     binaries: DEFAULT_SERVICE_BINARIES,
+    apacheEnvironment: options.apacheEnvironment,
     log: pino({ level: process.env.CERTFLOW_TEST_LOG ?? 'silent' }),
   };
 }

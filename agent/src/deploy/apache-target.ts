@@ -1,14 +1,17 @@
 // Apache httpd: SSLCertificateFile, SSLCertificateKeyFile and SSLCertificateChainFile. Without a chain file
 // the certificate file gets the full chain (httpd ≥ 2.4.8 reads intermediates from it); without a key file
 // the key goes into the certificate file too. Config test `apache2 -t`, reload `apache2 -k graceful` (what
-// apache2ctl configtest / graceful run), both with the Debian envvars apache2.conf expects.
+// apache2ctl configtest / graceful run), both with the Debian envvars apache2.conf expects, as the agent's
+// own config sets them.
 import { z } from 'zod';
 import { resolveReadablePath } from './allowed-paths.js';
 import {
   absolutePathSchema, commonTargetOptions, parseTargetOptions, type DeployEnvironment, type DeployTarget, type PlannedWrite,
 } from './deploy-target.js';
 import { chainPem, fullChainPem, keyPem, leafPem } from './pem-bundle.js';
-import { requireAllowedCommands, requireWritablePaths, runNamedOrProgram, samePath } from './target-support.js';
+import {
+  requireAllowedCommands, requireWritablePaths, resolveServiceDirectory, runNamedOrProgram, samePath, verifiedPid,
+} from './target-support.js';
 
 /** What /etc/apache2/envvars exports on Debian; apache2.conf refers to these and httpd refuses it without them. */
 export const DEBIAN_APACHE_ENV: Readonly<Record<string, string>> = Object.freeze({
@@ -24,16 +27,11 @@ export const apacheTargetOptionsSchema = z.strictObject({
   kind: z.literal('apache'),
   /** The main config (-f). */
   configFile: absolutePathSchema,
-  /** ServerRoot (-d), when relative paths in the config need it. */
+  /** ServerRoot (-d), when relative paths in the config need it: the config's directory or inside allowedPaths. */
   serverRoot: absolutePathSchema.optional(),
   certificatePath: absolutePathSchema,
   keyPath: absolutePathSchema.optional(),
   chainPath: absolutePathSchema.optional(),
-  /**
-   * Overrides of the Debian envvars. Only APACHE_* names: a controller-chosen LD_PRELOAD or PATH would be a
-   * way to run code of its choosing.
-   */
-  environment: z.record(z.string().regex(/^APACHE_[A-Z0-9_]+$/, 'only APACHE_* variables'), z.string()).default({}),
   ...commonTargetOptions,
 }).refine((o) => !samePath(o.chainPath, o.certificatePath) && !samePath(o.chainPath, o.keyPath), {
   message: 'chainPath must be a file of its own', path: ['chainPath'],
@@ -46,8 +44,9 @@ export async function createApacheTarget(input: ApacheTargetOptions, env: Deploy
   requireAllowedCommands('apache', env, { testCommand: options.testCommand, reloadCommand: options.reloadCommand });
   const configFile = await resolveReadablePath(options.configFile, env.allowedRoots, env.serviceConfigFiles);
   await requireWritablePaths(env, [options.certificatePath, options.keyPath, options.chainPath]);
-  const scope = [...(options.serverRoot ? ['-d', options.serverRoot] : []), '-f', configFile];
-  const programEnv = { ...DEBIAN_APACHE_ENV, ...options.environment };
+  const serverRoot = options.serverRoot === undefined ? undefined : await resolveServiceDirectory(options.serverRoot, configFile, env.allowedRoots);
+  const scope = [...(serverRoot ? ['-d', serverRoot] : []), '-f', configFile];
+  const programEnv = { ...(env.apacheEnvironment ?? DEBIAN_APACHE_ENV) };
   const keyInCertificate = options.keyPath === undefined || samePath(options.keyPath, options.certificatePath);
   const target: DeployTarget = {
     kind: 'apache',
@@ -66,8 +65,12 @@ export async function createApacheTarget(input: ApacheTargetOptions, env: Deploy
       return writes;
     },
     test: (signal) => runNamedOrProgram(env, options.testCommand, { file: env.binaries.apache2, args: ['-t', ...scope], env: programEnv }, signal),
-    reload: (signal) => runNamedOrProgram(env, options.reloadCommand,
-      { file: env.binaries.apache2, args: ['-k', 'graceful', ...scope], env: programEnv }, signal),
+    async reload(signal) {
+      if (options.reloadCommand === undefined && programEnv.APACHE_PID_FILE) {
+        await verifiedPid(programEnv.APACHE_PID_FILE, [env.binaries.apache2, 'apache2', 'httpd']);
+      }
+      await runNamedOrProgram(env, options.reloadCommand, { file: env.binaries.apache2, args: ['-k', 'graceful', ...scope], env: programEnv }, signal);
+    },
   };
   return Object.freeze(target);
 }

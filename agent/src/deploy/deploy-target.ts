@@ -68,6 +68,12 @@ export interface DeployEnvironment {
   /** Timeout and output bound for the services' own test and reload programs. */
   limits: CommandLimits;
   binaries: ServiceBinaries;
+  /**
+   * The variables Debian's /etc/apache2/envvars exports, which apache2.conf refers to; the agent's own config
+   * sets them (never a target: APACHE_PID_FILE decides which process a graceful restart signals).
+   * DEBIAN_APACHE_ENV when absent.
+   */
+  apacheEnvironment?: Readonly<Record<string, string>>;
   log: Logger;
 }
 

@@ -156,7 +156,7 @@ export async function deploy(targets: readonly DeployTarget[], material: DeployM
     }
     log.warn({ failedStep, reason }, 'deploy failed, rolling back');
     const report = await rollback({
-      journal, entry: entry!, targets, servedBefore, settings, log, signal: AbortSignal.timeout(options.rollbackTimeoutMs ?? 120_000),
+      journal, entry: entry!, targets, servedBefore, settings, log, signal: AbortSignal.timeout(options.rollbackTimeoutMs ?? 120_000), onPoint: options.onPoint,
     });
     timer.timings.push(...report.steps);
     return {

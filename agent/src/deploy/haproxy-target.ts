@@ -3,14 +3,14 @@
 // line for these names). Config test `haproxy -c -f CONF`; reload by SIGUSR2 to the master-worker master
 // (whose pid file is given) or an allowlisted command (e.g. systemctl reload haproxy).
 import { readFile } from 'node:fs/promises';
-import { basename, isAbsolute, join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import { resolveReadablePath, resolveWritableDirectory } from './allowed-paths.js';
 import {
   absolutePathSchema, commonTargetOptions, parseTargetOptions, TargetOptionsError, type DeployEnvironment, type DeployTarget,
 } from './deploy-target.js';
 import { combinedPem } from './pem-bundle.js';
-import { requireAllowedCommands, requireWritablePaths, runNamedOrProgram } from './target-support.js';
+import { requireAllowedCommands, requireWritablePaths, runNamedOrProgram, verifiedPid } from './target-support.js';
 
 const locationSchema = z.discriminatedUnion('form', [
   z.strictObject({ form: z.literal('file'), path: absolutePathSchema }),
@@ -92,11 +92,8 @@ async function certificatePathFor(options: z.infer<typeof haproxyTargetOptionsSc
 
 /** SIGUSR2 to the master, after making sure the pid file names a running haproxy and not some other process. */
 async function signalMaster(pidFile: string, binary: string): Promise<void> {
-  const text = await readFile(pidFile, 'utf8');
-  const pid = Number(text.trim().split(/\s+/)[0]);
-  if (!Number.isInteger(pid) || pid <= 1) throw new Error(`${pidFile} holds no process id`);
-  const comm = (await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '')).trim();
-  if (comm !== basename(binary).slice(0, 15)) throw new Error(`process ${pid} from ${pidFile} is not haproxy (it is "${comm || 'not running'}")`);
+  const pid = await verifiedPid(pidFile, [binary]);
+  if (pid === null) throw new Error(`${pidFile} does not exist: is HAProxy running?`);
   process.kill(pid, 'SIGUSR2');
 }
 

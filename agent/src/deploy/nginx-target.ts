@@ -7,13 +7,13 @@ import {
   absolutePathSchema, commonTargetOptions, parseTargetOptions, type DeployEnvironment, type DeployTarget, type PlannedWrite,
 } from './deploy-target.js';
 import { fullChainPem, keyPem } from './pem-bundle.js';
-import { requireAllowedCommands, requireWritablePaths, runNamedOrProgram, samePath } from './target-support.js';
+import { requireAllowedCommands, requireWritablePaths, resolveServiceDirectory, runNamedOrProgram, samePath } from './target-support.js';
 
 export const nginxTargetOptionsSchema = z.strictObject({
   kind: z.literal('nginx'),
   /** The main config, as nginx is started with (-c). */
   configFile: absolutePathSchema,
-  /** nginx's -p prefix, when the service is started with one. */
+  /** nginx's -p prefix, when the service is started with one: the config's directory or inside allowedPaths. */
   prefix: absolutePathSchema.optional(),
   /** ssl_certificate's file: receives the leaf followed by the intermediates. */
   certificatePath: absolutePathSchema,
@@ -29,7 +29,8 @@ export async function createNginxTarget(input: NginxTargetOptions, env: DeployEn
   requireAllowedCommands('nginx', env, { testCommand: options.testCommand, reloadCommand: options.reloadCommand });
   const configFile = await resolveReadablePath(options.configFile, env.allowedRoots, env.serviceConfigFiles);
   await requireWritablePaths(env, [options.certificatePath, options.keyPath]);
-  const scope = ['-c', configFile, ...(options.prefix ? ['-p', options.prefix] : [])];
+  const prefix = options.prefix === undefined ? undefined : await resolveServiceDirectory(options.prefix, configFile, env.allowedRoots);
+  const scope = ['-c', configFile, ...(prefix ? ['-p', prefix] : [])];
   const target: DeployTarget = {
     kind: 'nginx',
     id: `nginx ${configFile} ${options.certificatePath}`,

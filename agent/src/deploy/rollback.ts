@@ -23,6 +23,8 @@ export interface RollbackInput {
   settings: ValidationSettings;
   log: Logger;
   signal: AbortSignal;
+  /** Tests only: called at "rolling-back" (journal says so, nothing restored yet). */
+  onPoint?: (point: string) => Promise<void> | void;
 }
 
 export interface TargetReload {
@@ -64,6 +66,7 @@ export async function rollback(input: RollbackInput): Promise<RollbackReport> {
   const log = input.log.child({ rollback: true });
   const timer = new StepTimer(log, 'rollback:');
   let entry = await journal.setState(input.entry, 'rolling-back');
+  await input.onPoint?.('rolling-back');
   const report: RollbackReport = {
     ok: false, restoredFiles: [], restoreFailures: [], reloads: [], validations: [], notCheckedEndpoints: [], steps: timer.timings,
   };
