@@ -537,6 +537,8 @@ show() {
 show agents list
 show certs list
 show certs list --expiring-within 30
+show findings --kind expired
+show findings --kind expiring --expiring-within 30
 
 rel=${QS#"$ROOT"/}
 cat <<EOF
@@ -551,6 +553,9 @@ What next
     certflowctl agents show ${agent_id:-ID}
     certflowctl certs list --expiring-within 30
     certflowctl certs show ${www_id:-ID}
+    certflowctl findings               # expired, weak, drift, hostname mismatch, ... (docs/discovery.md)
+    certflowctl endpoints list         # what this host's TLS sockets serve
+    certflowctl audit list             # who did what; certflowctl audit verify checks the hash chain
     certflowctl tokens create          # for another agent (this gateway listens on $LISTEN_HOST only)
   API (OpenAPI document: $API_URL/api/v1/openapi.json):
     curl -s -H "Authorization: Bearer \$(cat $ADMIN_TOKEN_FILE)" '$API_URL/api/v1/certificates?expiringWithinDays=30'
