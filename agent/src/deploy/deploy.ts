@@ -4,8 +4,7 @@
 // before the first rename changes nothing; a failure after it is rolled back, and the result says which
 // step failed, why, and whether the rollback worked. Every step is timed.
 import { randomBytes } from 'node:crypto';
-import type { StagedFile } from './atomic-write.js';
-import type { ChunkWriter } from './atomic-write.js';
+import type { ChunkWriter, StagedFile } from './atomic-write.js';
 import { DeployJournal, type JournalEntry, type JournalState } from './deploy-journal.js';
 import type { DeployEnvironment, DeployMaterial, DeployTarget, PlannedWrite } from './deploy-target.js';
 import { commitChanges, discardAll, isUnchanged, prepareFileChanges, recordOf, stageChanges, writeBackups, type FileChange } from './file-swap.js';
@@ -93,11 +92,11 @@ export async function deploy(targets: readonly DeployTarget[], material: DeployM
   try {
     ({ checked, changes } = await timer.run('check', async () => {
       const names = new Set([...targets.flatMap((t) => t.expectedNames), ...options.endpoints.map((e) => e.serverName)]);
-      const material_ = checkMaterial(material, [...names], options.now?.());
+      const facts = checkMaterial(material, [...names], options.now?.());
       const writes: PlannedWrite[] = [];
       for (const target of targets) writes.push(...(await target.plan(material, options.signal)));
       const all = await prepareFileChanges(writes, options.env.allowedRoots, journal.backupDirOf(deployId));
-      return { checked: material_, changes: all.filter((c) => !isUnchanged(c)) };
+      return { checked: facts, changes: all.filter((c) => !isUnchanged(c)) };
     }));
   } catch (err) {
     log.warn({ err }, 'deploy refused');
@@ -141,7 +140,9 @@ export async function deploy(targets: readonly DeployTarget[], material: DeployM
       if (results.some((v) => !v.ok)) throw new ValidationFailedError(results);
       return results;
     });
-    entry = await journal.setState(entry, 'done');
+    // The deploy is proven; failing to record that must not undo it. The entry stays "swapped" and the next
+    // agent start completes it (every new file is in place).
+    await journal.setState(entry, 'done').catch((err: unknown) => log.error({ err }, 'deploy done but its journal entry could not be closed'));
     log.info({ files: changes.length, endpoints: validations.length }, 'deploy done');
     return { ...base(checked.fingerprint256), status: 'deployed', changedFiles: changes.map((c) => c.path), validations };
   } catch (err) {
