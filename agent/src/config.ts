@@ -72,6 +72,27 @@ const agentConfigSchema = z.strictObject({
     /** Rescan soon after files change under the scan paths (inotify), besides the periodic rescans. */
     watch: z.boolean().default(true),
   }).prefault({}),
+  /**
+   * What deployments may do on this host. The controller can never widen these: files are written only
+   * under allowedPaths (empty: deployment is off), and only the named commands here are ever run.
+   */
+  deploy: z.strictObject({
+    allowedPaths: z.array(z.string().min(1)).default([]),
+    /** Named commands deployments may run (reloads), e.g. {"reload-nginx": ["systemctl", "reload", "nginx"]}. */
+    commands: z.record(z.string().min(1), z.array(z.string()).min(1)).default({}),
+    /** Main service configs a target may name although they are outside allowedPaths (read, never written). */
+    serviceConfigFiles: z.array(z.string().min(1)).default([
+      '/etc/nginx/nginx.conf', '/etc/apache2/apache2.conf', '/etc/httpd/conf/httpd.conf', '/etc/haproxy/haproxy.cfg',
+    ]),
+    binaries: z.strictObject({
+      nginx: z.string().default('nginx'), apache2: z.string().default('apache2'),
+      haproxy: z.string().default('haproxy'), openssl: z.string().default('openssl'),
+    }).prefault({}),
+    /** The variables Debian's /etc/apache2/envvars sets (Debian's values when unset). */
+    apacheEnvironment: z.record(z.string(), z.string()).optional(),
+    commandTimeoutMs: z.number().int().min(1000).max(600_000).default(30_000),
+    commandOutputBytes: z.number().int().min(1024).max(1024 * 1024).default(16 * 1024),
+  }).prefault({}),
   /** How often to check in; the controller's Welcome may set it instead. */
   checkInIntervalSeconds: z.number().int().min(1).max(3600).default(30),
   /** Renew the agent's own certificate when less than this fraction of its lifetime is left. */

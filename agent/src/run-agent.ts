@@ -9,12 +9,17 @@ import type { AgentIdentity } from './identity/identity-store.js';
 import { createGatewayClient, describeGrpcError } from './session/gateway-client.js';
 import { runSession } from './session/agent-session.js';
 import { reconnectDelayMs, sleep } from './session/backoff.js';
+import { recoverDeploysAtStart } from './deploy/deploy-environment.js';
 
 const IDENTITY_CHECK_INTERVAL_MS = 6 * 3600_000;
 
 export async function runAgent(config: AgentConfig, log: Logger, signal: AbortSignal): Promise<void> {
   let identity: AgentIdentity = await ensureEnrolled(config, log, signal);
   const agentLog = log.child({ agentId: identity.agentId });
+  // A deploy cut short by a crash is finished or reverted before anything else happens on this host.
+  for (const recovered of await recoverDeploysAtStart(config, agentLog, signal)) {
+    agentLog.warn({ deployId: recovered.deployId, action: recovered.action, files: recovered.files.length, problems: recovered.problems }, 'recovered an interrupted deploy');
+  }
   let attempt = 0;
   while (!signal.aborted) {
     const client = createGatewayClient(config.controller, {
