@@ -14,12 +14,12 @@ import { recoverDeploysAtStart } from './deploy/deploy-environment.js';
 const IDENTITY_CHECK_INTERVAL_MS = 6 * 3600_000;
 
 export async function runAgent(config: AgentConfig, log: Logger, signal: AbortSignal): Promise<void> {
+  // A deploy cut short by a crash is finished or reverted before anything else, controller or not.
+  for (const recovered of await recoverDeploysAtStart(config, log, signal)) {
+    log.warn({ deployId: recovered.deployId, action: recovered.action, files: recovered.files.length, problems: recovered.problems }, 'recovered an interrupted deploy');
+  }
   let identity: AgentIdentity = await ensureEnrolled(config, log, signal);
   const agentLog = log.child({ agentId: identity.agentId });
-  // A deploy cut short by a crash is finished or reverted before anything else happens on this host.
-  for (const recovered of await recoverDeploysAtStart(config, agentLog, signal)) {
-    agentLog.warn({ deployId: recovered.deployId, action: recovered.action, files: recovered.files.length, problems: recovered.problems }, 'recovered an interrupted deploy');
-  }
   let attempt = 0;
   while (!signal.aborted) {
     const client = createGatewayClient(config.controller, {

@@ -143,3 +143,32 @@ describe('an agent killed mid-deploy and started again', () => {
     expect(served).toBe(inFiles);
   });
 });
+
+describe('the real agent process', () => {
+  it('recovers an interrupted deploy when it starts, before it talks to any controller', async () => {
+    await putInPlace(original);
+    execFileSync('nginx', ['-p', base, '-c', conf, '-s', 'reload'], { stdio: 'pipe' });
+    const stateDir = join(base, 'state-agent');
+    await mkdir(stateDir);
+    const renewed = await issueLeaf(pki, NAMES);
+    const spec = await specFor(renewed, stateDir, false);
+    const dying = runTsx(CHILD, ['deploy', spec], { CERTFLOW_TEST_DEPLOY_STOP_AT: 'swapped:0' });
+    await dying.waitForOutput(/paused at swapped:0\n/);
+    await dying.kill();
+
+    // The agent's own config allows exactly what the deploy used; it has no identity and no token, so
+    // after recovering it stops with its enrolment error: recovery must not wait for the controller.
+    const configFile = join(base, 'agent-recovery.json');
+    await writeFile(configFile, JSON.stringify({
+      controller: '127.0.0.1:1', stateDir,
+      scan: { paths: [ssl] },
+      deploy: { allowedPaths: [ssl], serviceConfigFiles: [conf], commands: { noop: ['true'] } },
+    }));
+    const agent = runTsx('agent/src/main.ts', ['run', '--config', configFile], {});
+    expect(await agent.exited).toBe(1);
+    expect(agent.output()).toMatch(/"action":"reverted".*"msg":"recovered an interrupted deploy"/);
+    expect(agent.output()).toMatch(/not enrolled and has no enrolment token/);
+    expect(await hashes(files())).toEqual(await expectedHashes(original));
+    expect(await temporaryFiles()).toEqual([]);
+  });
+});
