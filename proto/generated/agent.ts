@@ -7,6 +7,7 @@ import type { AgentMessage as _certflow_agent_v1_AgentMessage, AgentMessage__Out
 import type { CertificateOccurrence as _certflow_agent_v1_CertificateOccurrence, CertificateOccurrence__Output as _certflow_agent_v1_CertificateOccurrence__Output } from './certflow/agent/v1/CertificateOccurrence.js';
 import type { CheckIn as _certflow_agent_v1_CheckIn, CheckIn__Output as _certflow_agent_v1_CheckIn__Output } from './certflow/agent/v1/CheckIn.js';
 import type { ControllerMessage as _certflow_agent_v1_ControllerMessage, ControllerMessage__Output as _certflow_agent_v1_ControllerMessage__Output } from './certflow/agent/v1/ControllerMessage.js';
+import type { CsrOutput as _certflow_agent_v1_CsrOutput, CsrOutput__Output as _certflow_agent_v1_CsrOutput__Output } from './certflow/agent/v1/CsrOutput.js';
 import type { EndpointObservation as _certflow_agent_v1_EndpointObservation, EndpointObservation__Output as _certflow_agent_v1_EndpointObservation__Output } from './certflow/agent/v1/EndpointObservation.js';
 import type { EnrollRequest as _certflow_agent_v1_EnrollRequest, EnrollRequest__Output as _certflow_agent_v1_EnrollRequest__Output } from './certflow/agent/v1/EnrollRequest.js';
 import type { EnrollResponse as _certflow_agent_v1_EnrollResponse, EnrollResponse__Output as _certflow_agent_v1_EnrollResponse__Output } from './certflow/agent/v1/EnrollResponse.js';
@@ -18,6 +19,7 @@ import type { JobResult as _certflow_agent_v1_JobResult, JobResult__Output as _c
 import type { Keystore as _certflow_agent_v1_Keystore, Keystore__Output as _certflow_agent_v1_Keystore__Output } from './certflow/agent/v1/Keystore.js';
 import type { ListenAddress as _certflow_agent_v1_ListenAddress, ListenAddress__Output as _certflow_agent_v1_ListenAddress__Output } from './certflow/agent/v1/ListenAddress.js';
 import type { LocationRef as _certflow_agent_v1_LocationRef, LocationRef__Output as _certflow_agent_v1_LocationRef__Output } from './certflow/agent/v1/LocationRef.js';
+import type { MakeCsrJob as _certflow_agent_v1_MakeCsrJob, MakeCsrJob__Output as _certflow_agent_v1_MakeCsrJob__Output } from './certflow/agent/v1/MakeCsrJob.js';
 import type { NetworkScanAssignment as _certflow_agent_v1_NetworkScanAssignment, NetworkScanAssignment__Output as _certflow_agent_v1_NetworkScanAssignment__Output } from './certflow/agent/v1/NetworkScanAssignment.js';
 import type { RenewIdentityRequest as _certflow_agent_v1_RenewIdentityRequest, RenewIdentityRequest__Output as _certflow_agent_v1_RenewIdentityRequest__Output } from './certflow/agent/v1/RenewIdentityRequest.js';
 import type { RenewIdentityResponse as _certflow_agent_v1_RenewIdentityResponse, RenewIdentityResponse__Output as _certflow_agent_v1_RenewIdentityResponse__Output } from './certflow/agent/v1/RenewIdentityResponse.js';
@@ -40,6 +42,7 @@ export interface ProtoGrpcType {
         CertificateOccurrence: MessageTypeDefinition<_certflow_agent_v1_CertificateOccurrence, _certflow_agent_v1_CertificateOccurrence__Output>
         CheckIn: MessageTypeDefinition<_certflow_agent_v1_CheckIn, _certflow_agent_v1_CheckIn__Output>
         ControllerMessage: MessageTypeDefinition<_certflow_agent_v1_ControllerMessage, _certflow_agent_v1_ControllerMessage__Output>
+        CsrOutput: MessageTypeDefinition<_certflow_agent_v1_CsrOutput, _certflow_agent_v1_CsrOutput__Output>
         EndpointObservation: MessageTypeDefinition<_certflow_agent_v1_EndpointObservation, _certflow_agent_v1_EndpointObservation__Output>
         EnrollRequest: MessageTypeDefinition<_certflow_agent_v1_EnrollRequest, _certflow_agent_v1_EnrollRequest__Output>
         EnrollResponse: MessageTypeDefinition<_certflow_agent_v1_EnrollResponse, _certflow_agent_v1_EnrollResponse__Output>
@@ -51,6 +54,7 @@ export interface ProtoGrpcType {
         Keystore: MessageTypeDefinition<_certflow_agent_v1_Keystore, _certflow_agent_v1_Keystore__Output>
         ListenAddress: MessageTypeDefinition<_certflow_agent_v1_ListenAddress, _certflow_agent_v1_ListenAddress__Output>
         LocationRef: MessageTypeDefinition<_certflow_agent_v1_LocationRef, _certflow_agent_v1_LocationRef__Output>
+        MakeCsrJob: MessageTypeDefinition<_certflow_agent_v1_MakeCsrJob, _certflow_agent_v1_MakeCsrJob__Output>
         NetworkScanAssignment: MessageTypeDefinition<_certflow_agent_v1_NetworkScanAssignment, _certflow_agent_v1_NetworkScanAssignment__Output>
         RenewIdentityRequest: MessageTypeDefinition<_certflow_agent_v1_RenewIdentityRequest, _certflow_agent_v1_RenewIdentityRequest__Output>
         RenewIdentityResponse: MessageTypeDefinition<_certflow_agent_v1_RenewIdentityResponse, _certflow_agent_v1_RenewIdentityResponse__Output>

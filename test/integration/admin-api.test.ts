@@ -357,6 +357,8 @@ describe('OpenAPI document', () => {
     ['put', '/api/v1/agents/{id}/network-scan', true],
     ['get', '/api/v1/findings', true],
     ['get', '/api/v1/endpoints', true],
+    ['post', '/api/v1/agents/{id}/csr', true],
+    ['get', '/api/v1/agent-jobs/{id}', true],
     ['get', '/api/v1/audit', true],
     ['get', '/api/v1/audit/export', true],
     ['get', '/api/v1/audit/verify', true],
@@ -374,7 +376,7 @@ describe('OpenAPI document', () => {
     for (const [method, path, authenticated] of routes) {
       const operation = doc.paths[path][method];
       const created = method === 'post' && path === '/api/v1/enrollment-tokens';
-      const accepted = path.endsWith('/rescan') || path.endsWith('/network-scan');
+      const accepted = path.endsWith('/rescan') || path.endsWith('/network-scan') || path.endsWith('/csr');
       expect(operation.responses, `${method} ${path}`).toHaveProperty(created ? '201' : accepted ? '202' : '200');
       expect(operation.security ?? doc.security, `${method} ${path}`).toEqual(authenticated ? [{ bearerAuth: [] }] : []);
     }

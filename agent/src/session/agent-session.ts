@@ -10,6 +10,7 @@ import type { ControllerMessage__Output } from '../../../proto/generated/certflo
 import type { Job__Output } from '../../../proto/generated/certflow/agent/v1/Job.js';
 import { gatherHostFacts } from '../host-facts.js';
 import { HostMonitor } from '../monitor/host-monitor.js';
+import { makeCsr } from '../keys/make-csr.js';
 import { describeGrpcError } from './gateway-client.js';
 
 export interface SessionOutcome {
@@ -42,6 +43,7 @@ export async function runSession(client: AgentGatewayClient, config: AgentConfig
   const runJob = async (job: Job__Output) => {
     const jobLog = log.child({ jobId: job.jobId, kind: job.kind });
     try {
+      let output: Partial<AgentMessage['jobResult']> = {};
       switch (job.kind) {
         case 'rescan':
           await monitor.rescan(sessionEnd.signal);
@@ -51,10 +53,17 @@ export async function runSession(client: AgentGatewayClient, config: AgentConfig
             ranges: job.configureNetworkScan?.ranges ?? [], ports: job.configureNetworkScan?.ports ?? [],
           }, sessionEnd.signal);
           break;
+        case 'makeCsr': {
+          const r = job.makeCsr!;
+          output = { csr: await makeCsr(config.stateDir, {
+            keyId: r.keyId, keyType: r.keyType, commonName: r.commonName, dnsNames: r.dnsNames, ipAddresses: r.ipAddresses,
+          }) };
+          break;
+        }
         default:
           throw new Error(`this agent does not know jobs of kind "${job.kind}"`);
       }
-      await write({ jobResult: { jobId: job.jobId, ok: true, error: '' } });
+      await write({ jobResult: { jobId: job.jobId, ok: true, error: '', ...output } });
       jobLog.info('job done');
     } catch (err) {
       jobLog.warn({ error: (err as Error).message }, 'job failed');

@@ -16,6 +16,7 @@ export async function createAgentJob(
     payload: input.payload ?? {},
     state: 'pending',
     requestedBy: input.requestedBy,
+    result: null,
     createdAt: new Date(),
     sentAt: null,
     finishedAt: null,
@@ -35,11 +36,18 @@ export async function markJobSent(em: EntityManager, jobId: string): Promise<voi
 }
 
 /** Records an agent's answer. Only the agent the job belongs to can answer it; a second answer is ignored. */
-export async function recordJobResult(em: EntityManager, agentId: string, result: { jobId: string; ok: boolean; error: string }): Promise<boolean> {
+export async function recordJobResult(
+  em: EntityManager,
+  agentId: string,
+  result: { jobId: string; ok: boolean; error: string; output?: Record<string, unknown> | null },
+): Promise<boolean> {
   const updated = await em.nativeUpdate(
     AgentJob,
     { id: result.jobId, agent: agentId, state: { $in: ['pending', 'sent'] } },
-    { state: result.ok ? 'succeeded' : 'failed', finishedAt: new Date(), error: result.ok ? null : result.error.slice(0, 4000) },
+    {
+      state: result.ok ? 'succeeded' : 'failed', finishedAt: new Date(), error: result.ok ? null : result.error.slice(0, 4000),
+      result: result.ok ? result.output ?? null : null,
+    },
   );
   return updated === 1;
 }

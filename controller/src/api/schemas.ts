@@ -269,3 +269,29 @@ export const auditVerdict = z.object({
   entries: z.int(),
   firstBroken: z.object({ seq: z.int(), reason: z.string() }).nullable(),
 });
+
+// --- keys made on hosts -------------------------------------------------------------------------------
+
+export const KEY_TYPE_NAMES = ['ecdsa-p256', 'ecdsa-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096'] as const;
+
+export const makeCsrBody = z.strictObject({
+  keyType: z.enum(KEY_TYPE_NAMES).default('ecdsa-p256'),
+  commonName: z.string().max(64).default(''),
+  dnsNames: z.array(z.string().min(1).max(253).regex(/^(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.?$/, 'expected a DNS name')).max(100).default([]),
+  ipAddresses: z.array(z.union([z.ipv4(), z.ipv6()])).max(100).default([]),
+  keyId: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'expected [a-z0-9-], at most 64 characters').optional()
+    .meta({ description: 'Names the key in the agent\'s key store; generated when absent' }),
+}).refine((b) => b.commonName || b.dnsNames.length || b.ipAddresses.length, { message: 'a CSR needs a commonName or at least one name' });
+
+export const agentJobDetail = z.object({
+  id: uuid,
+  agentId: uuid,
+  kind: z.string(),
+  state: z.string(),
+  requestedBy: z.string(),
+  createdAt: timestamp,
+  sentAt: timestamp.nullable(),
+  finishedAt: timestamp.nullable(),
+  error: z.string().nullable(),
+  result: z.record(z.string(), z.unknown()).nullable(),
+});

@@ -90,7 +90,11 @@ export async function handleAgentStream(deps: SessionDeps, call: AgentStream): P
         return handleInventoryChunk(message.inventory!, em);
       case 'jobResult': {
         const result = message.jobResult!;
-        const recorded = await recordJobResult(em, agentId, { jobId: result.jobId, ok: result.ok, error: result.error });
+        // Only known, bounded outputs are kept: a CSR (public material only).
+        const csr = result.output === 'csr' && result.csr
+          ? { keyId: result.csr.keyId.slice(0, 64), csrPem: result.csr.csrPem.slice(0, 16_384), publicKeySha256: result.csr.publicKeySha256.slice(0, 64) }
+          : null;
+        const recorded = await recordJobResult(em, agentId, { jobId: result.jobId, ok: result.ok, error: result.error, output: csr ? { csr } : null });
         send({ ack: { ref: result.jobId, ok: recorded, error: recorded ? '' : 'no such open job for this agent' } });
         return;
       }

@@ -8,7 +8,9 @@ import type { Subjects } from '../../messaging/subjects.js';
 import { principalOf, requestEm, requirePermission } from '../auth.js';
 import { timestampParser, type SqlTimestamp } from '../db-rows.js';
 import { notFound, problemResponses } from '../problem.js';
-import { agentDetail, agentJobResponse, agentPage, idParams, listAgentsQuery, networkScanBody, type AgentSummary } from '../schemas.js';
+import { agentDetail, agentJobDetail, agentJobResponse, agentPage, idParams, listAgentsQuery, makeCsrBody, networkScanBody, type AgentSummary } from '../schemas.js';
+import { AgentJob } from '../../db/entities/agent-job.js';
+import { randomBytes } from 'node:crypto';
 import type { ZodTypeProvider } from '../zod-compiler.js';
 
 export interface AgentRouteDeps {
@@ -161,6 +163,48 @@ export function agentRoutes(deps: AgentRouteDeps) {
       });
       wake(agent.id);
       return reply.code(202).send({ jobId: job.id, kind: job.kind, state: job.state });
+    });
+
+    app.post('/api/v1/agents/:id/csr', {
+      onRequest: requirePermission('manage-agents'),
+      schema: {
+        tags: ['agents'],
+        summary: 'Have the agent make a key (kept on the host) and a CSR for it; the CSR arrives in the job\'s result',
+        params: idParams,
+        body: makeCsrBody,
+        response: { 202: agentJobResponse, ...problemResponses(400, 401, 403, 404) },
+      },
+    }, async (request, reply) => {
+      const em = requestEm(request);
+      const agent = await em.findOne(Agent, { id: request.params.id });
+      if (!agent) throw notFound(`no agent with id ${request.params.id}`);
+      const { keyId = `k-${randomBytes(8).toString('hex')}`, ...names } = request.body;
+      const actor = principalOf(request).name;
+      const job = await em.transactional(async (tx) => {
+        const created = await createAgentJob(tx, { agentId: agent.id, kind: 'makeCsr', payload: { keyId, ...names }, requestedBy: actor });
+        await appendAudit(tx, { actor: `token:${actor}`, action: 'agent.make-csr', targetType: 'agent', targetId: agent.id, after: { jobId: created.id, keyId, ...names } });
+        return created;
+      });
+      wake(agent.id);
+      return reply.code(202).send({ jobId: job.id, kind: job.kind, state: job.state });
+    });
+
+    app.get('/api/v1/agent-jobs/:id', {
+      onRequest: requirePermission('read'),
+      schema: {
+        tags: ['agents'],
+        summary: 'One agent job: its state and, once done, its result or error',
+        params: idParams,
+        response: { 200: agentJobDetail, ...problemResponses(400, 401, 403, 404) },
+      },
+    }, async (request) => {
+      const job = await requestEm(request).findOne(AgentJob, { id: request.params.id });
+      if (!job) throw notFound(`no agent job with id ${request.params.id}`);
+      return {
+        id: job.id, agentId: job.agent, kind: job.kind, state: job.state, requestedBy: job.requestedBy,
+        createdAt: job.createdAt.toISOString(), sentAt: job.sentAt?.toISOString() ?? null, finishedAt: job.finishedAt?.toISOString() ?? null,
+        error: job.error ?? null, result: job.result ?? null,
+      };
     });
   };
 

@@ -1,7 +1,7 @@
 import { defineEntity, type InferEntity } from '@mikro-orm/postgresql';
 import { Agent } from './agent.js';
 
-export const AGENT_JOB_KINDS = ['rescan', 'configureNetworkScan'] as const;
+export const AGENT_JOB_KINDS = ['rescan', 'configureNetworkScan', 'makeCsr'] as const;
 export type AgentJobKind = (typeof AGENT_JOB_KINDS)[number];
 export const AGENT_JOB_STATES = ['pending', 'sent', 'succeeded', 'failed'] as const;
 export type AgentJobState = (typeof AGENT_JOB_STATES)[number];
@@ -24,6 +24,8 @@ export const AgentJob = defineEntity({
     sentAt: p.datetime().nullable(),
     finishedAt: p.datetime().nullable(),
     error: p.text().nullable(),
+    /** What the job produced (e.g. a CSR and its key id); never key material. */
+    result: p.json<Record<string, unknown>>().nullable(),
   }),
   indexes: [{ properties: ['agent', 'state'] }],
 });

@@ -3,9 +3,11 @@ import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261128155228_initial } from './Migration20261128155228_initial.js';
 import { Migration20261128162653_discovery } from './Migration20261128162653_discovery.js';
 import { Migration20261128165610_audit } from './Migration20261128165610_audit.js';
+import { Migration20261128174216_agent_job_results } from './Migration20261128174216_agent_job_results.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261128155228_initial', class: Migration20261128155228_initial },
   { name: 'Migration20261128162653_discovery', class: Migration20261128162653_discovery },
   { name: 'Migration20261128165610_audit', class: Migration20261128165610_audit },
+  { name: 'Migration20261128174216_agent_job_results', class: Migration20261128174216_agent_job_results },
 ];
