@@ -94,6 +94,16 @@ describe('keys made on the host', () => {
     expect(await readFile(join(agent.stateDir, 'keys', 'web-2026.pem'), 'utf8')).toBe(before);
   });
 
+  it('gives the CSR to certflowctl agents csr, which waits for the agent', async () => {
+    const { runTsx } = await import('../support/processes.js');
+    const cli = runTsx('controller/src/cli/main.ts', ['agents', 'csr', agentId, '--dns', 'cli.example', '--key-type', 'ecdsa-p384',
+      '--url', controller.apiUrl, '--token', controller.adminToken], {});
+    expect(await cli.exited).toBe(0);
+    const pem = /-----BEGIN CERTIFICATE REQUEST-----[\s\S]+?-----END CERTIFICATE REQUEST-----/.exec(cli.output())![0];
+    expect(await new x509.Pkcs10CertificateRequest(pem).verify()).toBe(true);
+    expect(cli.output()).toMatch(/^key k-[0-9a-f]{16} made on the agent/m);
+  });
+
   it('never lets private key material reach Postgres or NATS', async () => {
     const keyDir = join(agent.stateDir, 'keys');
     const { readdir } = await import('node:fs/promises');

@@ -1,5 +1,5 @@
 // certflowctl agents list | show ID | rescan ID | network-scan ID --ranges R,... --ports P,...
-import { UsageError } from './cli-errors.js';
+import { CliError, UsageError } from './cli-errors.js';
 import { apiClient, intOption, parseCommand, printJson, type CommandContext } from './command.js';
 import { formatDate, formatDateTime, formatFields, formatTable, pageFooter, truncate } from './table.js';
 import type { AgentDetail, AgentPage, AgentSummary } from '../api/schemas.js';
@@ -15,6 +15,7 @@ export const AGENTS_USAGE = [
   '       certflowctl agents show ID [--json]',
   '       certflowctl agents rescan ID [--json]',
   '       certflowctl agents network-scan ID --ranges CIDR[,CIDR...] --ports PORT[,PORT...] [--json]',
+  '       certflowctl agents csr ID [--dns NAME[,NAME...]] [--ip ADDR[,ADDR...]] [--cn NAME] [--key-type TYPE] [--key-id ID] [--json]',
 ].join('\n');
 
 export async function agentsCommand(args: string[], ctx: CommandContext): Promise<void> {
@@ -23,6 +24,7 @@ export async function agentsCommand(args: string[], ctx: CommandContext): Promis
   if (sub === 'show') return showAgent(rest, ctx);
   if (sub === 'rescan') return rescanAgent(rest, ctx);
   if (sub === 'network-scan') return assignNetworkScan(rest, ctx);
+  if (sub === 'csr') return makeCsr(rest, ctx);
   throw new UsageError(sub ? `unknown agents command "${sub}"` : 'missing agents command', AGENTS_USAGE);
 }
 
@@ -98,4 +100,34 @@ async function assignNetworkScan(args: string[], ctx: CommandContext): Promise<v
   });
   if (parsed.json) return printJson(ctx, job);
   ctx.print(`network scan assigned (job ${job.jobId}); the agent probes only the ranges its own config also allows\n`);
+}
+
+interface AgentJobDetail extends AgentJob {
+  error: string | null;
+  result: { csr?: { keyId: string; csrPem: string; publicKeySha256: string } } | null;
+}
+
+/** Asks the agent for a key and CSR, waits for the job (up to a minute) and prints the CSR. */
+async function makeCsr(args: string[], ctx: CommandContext): Promise<void> {
+  const parsed = parseCommand(args, { usage: AGENTS_USAGE, positionals: ['ID'], strings: ['dns', 'ip', 'cn', 'key-type', 'key-id'] });
+  const list = (name: string) => (parsed.strings[name] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const client = apiClient(parsed, ctx);
+  const queued = await client.post<AgentJob>(`/api/v1/agents/${encodeURIComponent(parsed.positionals[0])}/csr`, {
+    dnsNames: list('dns'), ipAddresses: list('ip'),
+    ...(parsed.strings.cn ? { commonName: parsed.strings.cn } : {}),
+    ...(parsed.strings['key-type'] ? { keyType: parsed.strings['key-type'] } : {}),
+    ...(parsed.strings['key-id'] ? { keyId: parsed.strings['key-id'] } : {}),
+  });
+  let job: AgentJobDetail | null = null;
+  for (const until = Date.now() + 60_000; Date.now() < until;) {
+    job = await client.get<AgentJobDetail>(`/api/v1/agent-jobs/${queued.jobId}`);
+    if (job.state === 'succeeded' || job.state === 'failed') break;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  if (parsed.json) return printJson(ctx, job);
+  if (job?.state === 'failed') throw new CliError(`the agent could not make the CSR: ${job.error}`);
+  if (job?.state !== 'succeeded' || !job.result?.csr) {
+    throw new CliError(`job ${queued.jobId} is still ${job?.state ?? 'pending'} (is the agent online?); see GET /api/v1/agent-jobs/${queued.jobId}`);
+  }
+  ctx.print(`key ${job.result.csr.keyId} made on the agent (public key sha256 ${job.result.csr.publicKeySha256})\n${job.result.csr.csrPem}\n`);
 }
