@@ -45,13 +45,14 @@ describe('validateEndpoint', () => {
   it('passes when the new certificate is served with a chain to the root and matching names', async () => {
     const { port } = await serve(fullChainPem(leaf), leaf.keyPem);
     const result = await validateEndpoint({ host: '127.0.0.1', port, serverName: 'www.shop.example' }, options());
-    expect(result).toMatchObject({ ok: true, servedFingerprint256: leaf.fingerprint256, attempts: 1 });
+    // Three handshakes in a row must serve it (DEFAULT_VALIDATION_SETTINGS.confirmations): one proves only that a reload began.
+    expect(result).toMatchObject({ ok: true, servedFingerprint256: leaf.fingerprint256, attempts: 3 });
   });
 
   it('fails on the chain when the roots are another CA\'s, or the intermediate is not served', async () => {
     const { port } = await serve(fullChainPem(leaf), leaf.keyPem);
     expect(await validateEndpoint({ host: '127.0.0.1', port, serverName: 'shop.example' }, options({ caRoots: [otherPki.rootPem] })))
-      .toMatchObject({ ok: false, failure: 'chain', attempts: 1 });
+      .toMatchObject({ ok: false, failure: 'chain', attempts: 3 });
     const leafOnly = await serve(leaf.certificatePem, leaf.keyPem);
     const result = await validateEndpoint({ host: '127.0.0.1', port: leafOnly.port, serverName: 'shop.example' }, options());
     expect(result).toMatchObject({ ok: false, failure: 'chain' });

@@ -25,9 +25,15 @@ export interface ValidationSettings {
    */
   firstIntervalMs: number;
   handshakeTimeoutMs: number;
+  /**
+   * Consecutive handshakes that must serve the new certificate. After a graceful reload, old workers can
+   * still accept a connection or two (seen with nginx): one good handshake proves the reload started,
+   * not that it finished.
+   */
+  confirmations?: number;
 }
 
-export const DEFAULT_VALIDATION_SETTINGS: ValidationSettings = Object.freeze({ attempts: 10, intervalMs: 300, firstIntervalMs: 50, handshakeTimeoutMs: 3000 });
+export const DEFAULT_VALIDATION_SETTINGS: ValidationSettings = Object.freeze({ attempts: 10, intervalMs: 300, firstIntervalMs: 50, handshakeTimeoutMs: 3000, confirmations: 3 });
 
 export type ValidationFailure = 'unreachable' | 'fingerprint' | 'chain' | 'names' | 'validity';
 
@@ -129,16 +135,26 @@ export async function validateEndpoint(endpoint: Endpoint, options: ValidateOpti
     endpoint, ok: verdict === null, ...verdict, servedFingerprint256: served, attempts, ms: Math.round(performance.now() - started),
   });
   let last: { served: string | null; failure: ValidationFailure; reason: string } = { served: null, failure: 'unreachable', reason: 'was not tried' };
+  // Never more confirmations than attempts: a caller allowing two attempts gets its answer from two.
+  const confirmations = Math.min(settings.confirmations ?? DEFAULT_VALIDATION_SETTINGS.confirmations!, settings.attempts);
   let attempts = 0;
+  let streak = 0;
   while (attempts < settings.attempts && !options.signal.aborted) {
-    if (attempts > 0) await sleep(Math.min(settings.intervalMs, settings.firstIntervalMs * 2 ** (attempts - 1)), options.signal);
+    // While confirming, check again quickly; while waiting for the reload, back off.
+    if (attempts > 0) await sleep(streak > 0 ? settings.firstIntervalMs : Math.min(settings.intervalMs, settings.firstIntervalMs * 2 ** (attempts - 1)), options.signal);
     attempts++;
     try {
       const served = await handshake(endpoint, options.caRoots, settings.handshakeTimeoutMs, options.signal);
       const fingerprint = served.leaf.fingerprint256;
-      if (fingerprint === options.expectedFingerprint256) return result(attempts, fingerprint, judgeServedCertificate(endpoint, served, options));
+      if (fingerprint === options.expectedFingerprint256) {
+        streak++;
+        if (streak >= confirmations) return result(attempts, fingerprint, judgeServedCertificate(endpoint, served, options));
+        continue;
+      }
+      streak = 0;
       last = { served: fingerprint, failure: 'fingerprint', reason: `serves ${fingerprint}, expected ${options.expectedFingerprint256}` };
     } catch (err) {
+      streak = 0;
       last = { served: null, failure: 'unreachable', reason: `gave no TLS handshake: ${(err as Error).message}` };
     }
   }
