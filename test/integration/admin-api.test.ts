@@ -359,6 +359,9 @@ describe('OpenAPI document', () => {
     ['get', '/api/v1/endpoints', true],
     ['post', '/api/v1/agents/{id}/csr', true],
     ['get', '/api/v1/agent-jobs/{id}', true],
+    ['get', '/api/v1/admin-tokens', true],
+    ['post', '/api/v1/admin-tokens', true],
+    ['delete', '/api/v1/admin-tokens/{id}', true],
     ['get', '/api/v1/audit', true],
     ['get', '/api/v1/audit/export', true],
     ['get', '/api/v1/audit/verify', true],
@@ -375,7 +378,7 @@ describe('OpenAPI document', () => {
     expect(documented.sort()).toEqual(routes.map(([method, path]) => `${method} ${path}`).sort());
     for (const [method, path, authenticated] of routes) {
       const operation = doc.paths[path][method];
-      const created = method === 'post' && path === '/api/v1/enrollment-tokens';
+      const created = method === 'post' && (path === '/api/v1/enrollment-tokens' || path === '/api/v1/admin-tokens');
       const accepted = path.endsWith('/rescan') || path.endsWith('/network-scan') || path.endsWith('/csr');
       expect(operation.responses, `${method} ${path}`).toHaveProperty(created ? '201' : accepted ? '202' : '200');
       expect(operation.security ?? doc.security, `${method} ${path}`).toEqual(authenticated ? [{ bearerAuth: [] }] : []);

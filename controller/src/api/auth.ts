@@ -9,10 +9,10 @@ import type { AdminRole } from '../db/entities/admin-token.js';
 import { forbidden, unauthenticated } from './problem.js';
 
 /** What a route needs. Read covers every GET of the inventory. */
-export type Permission = 'read' | 'create-enrollment-token' | 'manage-agents' | 'read-audit';
+export type Permission = 'read' | 'create-enrollment-token' | 'manage-agents' | 'read-audit' | 'manage-admin-tokens';
 
 const permissions: Record<AdminRole, ReadonlySet<Permission>> = {
-  admin: new Set(['read', 'create-enrollment-token', 'manage-agents', 'read-audit']),
+  admin: new Set(['read', 'create-enrollment-token', 'manage-agents', 'read-audit', 'manage-admin-tokens']),
   operator: new Set(['read', 'create-enrollment-token', 'manage-agents', 'read-audit']),
   approver: new Set(['read']),
   auditor: new Set(['read', 'read-audit']),

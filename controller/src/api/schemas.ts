@@ -295,3 +295,26 @@ export const agentJobDetail = z.object({
   error: z.string().nullable(),
   result: z.record(z.string(), z.unknown()).nullable(),
 });
+
+// --- admin tokens -------------------------------------------------------------------------------------
+
+export const ADMIN_ROLE_NAMES = ['admin', 'operator', 'approver', 'auditor'] as const;
+
+export const createAdminTokenBody = z.strictObject({
+  name: z.string().min(1).max(100).regex(/^[A-Za-z0-9._@-]+$/, 'letters, digits and . _ @ - only'),
+  role: z.enum(ADMIN_ROLE_NAMES),
+  expiresInDays: z.int().min(1).max(3650).optional().meta({ description: 'No expiry when absent' }),
+});
+
+export const adminTokenSummary = z.object({
+  id: uuid,
+  name: z.string(),
+  role: z.enum(ADMIN_ROLE_NAMES),
+  createdAt: timestamp,
+  expiresAt: timestamp.nullable(),
+  lastUsedAt: timestamp.nullable(),
+  revokedAt: timestamp.nullable(),
+});
+export type AdminTokenSummary = z.infer<typeof adminTokenSummary>;
+export const adminTokenList = z.object({ items: z.array(adminTokenSummary) });
+export const createdAdminToken = adminTokenSummary.extend({ token: z.string().meta({ description: 'Shown once' }) });

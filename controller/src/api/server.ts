@@ -12,6 +12,7 @@ import type { Logger } from '../log.js';
 import { decorateRequests, setRequestEm } from './auth.js';
 import { frameworkErrorHandler, registerProblemHandlers } from './problem.js';
 import { agentRoutes } from './routes/agents.js';
+import { adminTokenRoutes } from './routes/admin-tokens.js';
 import { auditRoutes } from './routes/audit.js';
 import { certificateRoutes } from './routes/certificates.js';
 import { endpointRoutes } from './routes/endpoints.js';
@@ -79,6 +80,7 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
   await app.register(findingRoutes);
   await app.register(endpointRoutes);
   await app.register(auditRoutes);
+  await app.register(adminTokenRoutes);
 
   app.withTypeProvider<ZodTypeProvider>().get('/api/v1/openapi.json', {
     schema: {

@@ -25,6 +25,10 @@ export class ApiClient {
     return this.request<T>('POST', new URL(this.baseUrl + path), body);
   }
 
+  delete<T>(path: string): Promise<T> {
+    return this.request<T>('DELETE', new URL(this.baseUrl + path));
+  }
+
   put<T>(path: string, body: unknown): Promise<T> {
     return this.request<T>('PUT', new URL(this.baseUrl + path), body);
   }

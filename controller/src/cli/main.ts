@@ -1,5 +1,6 @@
 // certflowctl, the admin CLI over the REST API. Human tables by default, --json for scripts.
 // Exit codes: 0 done, 1 the command failed (API problem, network, config), 2 the command line is wrong.
+import { adminTokensCommand, ADMIN_TOKENS_USAGE } from './admin-tokens-command.js';
 import { agentsCommand, AGENTS_USAGE } from './agents-command.js';
 import { auditCommand, AUDIT_USAGE } from './audit-command.js';
 import { certsCommand, CERTS_USAGE } from './certs-command.js';
@@ -21,6 +22,7 @@ const USAGE = [
   ENDPOINTS_USAGE,
   TOKENS_USAGE,
   AUDIT_USAGE,
+  ADMIN_TOKENS_USAGE,
   '',
   'Every command also takes --url URL and --token TOKEN; otherwise CERTFLOW_URL and CERTFLOW_TOKEN,',
   'then the login saved in $CERTFLOWCTL_CONFIG (default ~/.config/certflow/certflowctl.json).',
@@ -34,6 +36,7 @@ const commands: Record<string, (args: string[], ctx: CommandContext) => Promise<
   endpoints: endpointsCommand,
   tokens: tokensCommand,
   audit: auditCommand,
+  'admin-tokens': adminTokensCommand,
 };
 
 export async function runCli(argv: string[], ctx: CommandContext, printError: (text: string) => void): Promise<number> {
