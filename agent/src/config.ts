@@ -10,6 +10,9 @@ export class AgentConfigError extends Error {
 
 export const DEFAULT_CONFIG_FILE = '/etc/certflow/agent.json';
 
+/** Well-known plain-text services (SSH, SMTP, DNS, databases, brokers) that a TLS hello would only litter. */
+export const DEFAULT_EXCLUDED_PORTS: readonly number[] = Object.freeze([22, 25, 53, 3306, 4222, 5432, 5672, 6379, 1883, 11211]);
+
 const agentConfigSchema = z.strictObject({
   /** The controller's agent gateway, HOST:PORT. */
   controller: z.string().regex(/^([^\s:[\]]+|\[[0-9a-fA-F:.]+\]):\d{1,5}$/, 'expected HOST:PORT (IPv6 as [ADDRESS]:PORT)'),
@@ -57,8 +60,7 @@ const agentConfigSchema = z.strictObject({
       intervalSeconds: z.number().int().min(5).max(86_400).default(900),
       timeoutMs: z.number().int().min(100).max(60_000).default(5000),
       maxTargets: z.number().int().min(1).max(100_000).default(2000),
-      /** Well-known plain-text services (SSH, databases, brokers) that a TLS hello would only litter. */
-      excludePorts: z.array(z.number().int().min(1).max(65_535)).default([22, 25, 53, 3306, 4222, 5432, 5672, 6379, 1883, 11211]),
+      excludePorts: z.array(z.number().int().min(1).max(65_535)).default([...DEFAULT_EXCLUDED_PORTS]),
     }).prefault({}),
     /**
      * Network ranges the controller may assign to this agent (PUT /api/v1/agents/:id/network-scan). Only

@@ -6,9 +6,10 @@ import { certificateFacts } from '../../../proto/shared/certificate-facts.js';
 import { discoverServiceBindings, type ServiceBinding } from '../discovery/configs/index.js';
 import { probeLocalEndpoints } from '../discovery/endpoints/index.js';
 import type { CertificateEvent } from '../discovery/file-scanner.js';
+import { DEFAULT_EXCLUDED_PORTS } from '../config.js';
+import { serverNamesByListenPort } from '../monitor/collect-endpoints.js';
 
-/** Plain-text services a TLS hello would only litter (the agent's default excludePorts). */
-const EXCLUDED_PORTS = new Set([22, 25, 53, 3306, 4222, 5432, 5672, 6379, 1883, 11211]);
+const EXCLUDED_PORTS = new Set(DEFAULT_EXCLUDED_PORTS);
 
 export interface ConfigUse {
   service: string;
@@ -37,8 +38,7 @@ export async function bindingsByFile(signal?: AbortSignal): Promise<{ uses: Map<
 }
 
 export async function servedCertificates(bindings: ServiceBinding[], signal?: AbortSignal): Promise<{ occurrences: EndpointOccurrence[]; problems: { path: string; message: string }[] }> {
-  const serverNamesByPort = new Map<number, string[]>();
-  for (const b of bindings) for (const l of b.listen) serverNamesByPort.set(l.port, [...(serverNamesByPort.get(l.port) ?? []), ...b.serverNames]);
+  const serverNamesByPort = serverNamesByListenPort(bindings);
   const { results } = await probeLocalEndpoints({ serverNamesByPort, timeoutMs: 3000, signal, filter: (s) => !EXCLUDED_PORTS.has(s.port) });
   const occurrences: EndpointOccurrence[] = [];
   const problems: { path: string; message: string }[] = [];

@@ -30,14 +30,7 @@ export async function collectEndpoints(
   signal?: AbortSignal,
 ): Promise<{ endpoints: EndpointObservation[]; problems: ScanProblem[] }> {
   const problems: ScanProblem[] = [];
-  const serverNamesByPort = new Map<number, string[]>();
-  for (const binding of bindings) {
-    for (const listen of binding.listen ?? []) {
-      const names = serverNamesByPort.get(listen.port!) ?? [];
-      for (const name of binding.serverNames ?? []) if (!names.includes(name) && !name.includes('*') && !name.startsWith('~')) names.push(name);
-      serverNamesByPort.set(listen.port!, names);
-    }
-  }
+  const serverNamesByPort = serverNamesByListenPort(bindings);
   const excluded = new Set(settings.excludePorts);
   const local = await probeLocalEndpoints({
     serverNamesByPort, timeoutMs: settings.timeoutMs, maxTargets: settings.maxTargets, signal,
@@ -63,6 +56,19 @@ export async function collectEndpoints(
     }
   }
   return { endpoints, problems };
+}
+
+/** The names each port is configured to serve, for SNI probes (wildcards and regexes cannot be sent). */
+export function serverNamesByListenPort(bindings: { serverNames?: string[]; listen?: { port?: number }[] }[]): Map<number, string[]> {
+  const byPort = new Map<number, string[]>();
+  for (const binding of bindings) {
+    for (const listen of binding.listen ?? []) {
+      const names = byPort.get(listen.port!) ?? [];
+      for (const name of binding.serverNames ?? []) if (!names.includes(name) && !name.includes('*') && !name.startsWith('~')) names.push(name);
+      byPort.set(listen.port!, names);
+    }
+  }
+  return byPort;
 }
 
 function isWorthRecording(result: TlsProbeResult): boolean {
