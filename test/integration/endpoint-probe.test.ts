@@ -18,7 +18,7 @@ import {
   scanRanges,
   type TlsProbeResult,
 } from '../../agent/src/discovery/endpoints/index.js';
-import { freePort } from '../support/free-port.js';
+import { closedPort, freePort } from '../support/free-port.js';
 import { eventually, repoRoot } from '../support/processes.js';
 
 let dir: string;
@@ -109,7 +109,7 @@ beforeAll(async () => {
   certs.bIntermediate = await certificate('intermediate.crt');
   certs.c = await certificate('c.test.crt');
 
-  [ports.nginx, ports.haproxy, ports.closed] = [await freePort(), await freePort(), await freePort()];
+  [ports.nginx, ports.haproxy, ports.closed] = [await freePort(), await freePort(), await closedPort()];
   await mkdir(join(dir, 'temp'));
   // The first server block is the default: what a client without SNI (or with an unknown name) gets.
   await writeFile(join(dir, 'nginx.conf'), `

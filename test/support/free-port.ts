@@ -19,3 +19,24 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * A port on 127.0.0.1 that refuses connections and stays that way while tests run in parallel: a free
+ * port from freePort() can be handed to another test's server a moment later, so "closed" ports are
+ * taken from the low, privileged range that no test server uses, checked to refuse now.
+ */
+export async function closedPort(): Promise<number> {
+  const { connect } = await import('node:net');
+  for (const port of [9, 7, 13, 19, 37, 79, 1]) {
+    const refused = await new Promise<boolean>((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(false);
+      });
+      socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
+    });
+    if (refused) return port;
+  }
+  throw new Error('no closed low port found on 127.0.0.1');
+}
