@@ -4,12 +4,14 @@ import { AgentJob } from './agent-job.js';
 import { AdminToken } from './admin-token.js';
 import { AuditEvent } from './audit-event.js';
 import { Certificate } from './certificate.js';
+import { CertificateAuthority } from './certificate-authority.js';
 import { CertificateLocation } from './certificate-location.js';
 import { Endpoint } from './endpoint.js';
 import { EnrollmentToken } from './enrollment-token.js';
+import { IssuedCertificateRecord } from './issued-certificate-record.js';
 import { Keystore } from './keystore.js';
 import { Secret } from './secret.js';
 import { ServiceBinding } from './service-binding.js';
 
-export { Agent, AgentJob, AdminToken, AuditEvent, Certificate, CertificateLocation, Endpoint, EnrollmentToken, Keystore, Secret, ServiceBinding };
-export const allEntities = [Agent, AgentJob, AdminToken, AuditEvent, Certificate, CertificateLocation, Endpoint, EnrollmentToken, Keystore, Secret, ServiceBinding];
+export { Agent, AgentJob, AdminToken, AuditEvent, Certificate, CertificateAuthority, CertificateLocation, Endpoint, EnrollmentToken, IssuedCertificateRecord, Keystore, Secret, ServiceBinding };
+export const allEntities = [Agent, AgentJob, AdminToken, AuditEvent, Certificate, CertificateAuthority, CertificateLocation, Endpoint, EnrollmentToken, IssuedCertificateRecord, Keystore, Secret, ServiceBinding];

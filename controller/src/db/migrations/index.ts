@@ -4,10 +4,12 @@ import { Migration20261128155228_initial } from './Migration20261128155228_initi
 import { Migration20261128162653_discovery } from './Migration20261128162653_discovery.js';
 import { Migration20261128165610_audit } from './Migration20261128165610_audit.js';
 import { Migration20261128174216_agent_job_results } from './Migration20261128174216_agent_job_results.js';
+import { Migration20261128190100_certificate_authorities } from './Migration20261128190100_certificate_authorities.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261128155228_initial', class: Migration20261128155228_initial },
   { name: 'Migration20261128162653_discovery', class: Migration20261128162653_discovery },
   { name: 'Migration20261128165610_audit', class: Migration20261128165610_audit },
   { name: 'Migration20261128174216_agent_job_results', class: Migration20261128174216_agent_job_results },
+  { name: 'Migration20261128190100_certificate_authorities', class: Migration20261128190100_certificate_authorities },
 ];
