@@ -12,6 +12,14 @@ import { IssuedCertificateRecord } from './issued-certificate-record.js';
 import { Keystore } from './keystore.js';
 import { Secret } from './secret.js';
 import { ServiceBinding } from './service-binding.js';
+import { ApprovalDecision, ApprovalLink, ApprovalRequest } from './approval.js';
+import { ManagedCertificate } from './managed-certificate.js';
+import { OutboxMessage } from './outbox-message.js';
+import { SchedulerState } from './scheduler-state.js';
+import { WorkflowRun } from './workflow-run.js';
+import { WorkflowStage } from './workflow-stage.js';
 
-export { Agent, AgentJob, AdminToken, AuditEvent, Certificate, CertificateAuthority, CertificateLocation, Endpoint, EnrollmentToken, IssuedCertificateRecord, Keystore, Secret, ServiceBinding };
-export const allEntities = [Agent, AgentJob, AdminToken, AuditEvent, Certificate, CertificateAuthority, CertificateLocation, Endpoint, EnrollmentToken, IssuedCertificateRecord, Keystore, Secret, ServiceBinding];
+export { Agent, AgentJob, AdminToken, AuditEvent, Certificate, CertificateAuthority, CertificateLocation, Endpoint, EnrollmentToken, IssuedCertificateRecord, Keystore, Secret, ServiceBinding,
+  ApprovalDecision, ApprovalLink, ApprovalRequest, ManagedCertificate, OutboxMessage, SchedulerState, WorkflowRun, WorkflowStage };
+export const allEntities = [Agent, AgentJob, AdminToken, AuditEvent, Certificate, CertificateAuthority, CertificateLocation, Endpoint, EnrollmentToken, IssuedCertificateRecord, Keystore, Secret, ServiceBinding,
+  ApprovalDecision, ApprovalLink, ApprovalRequest, ManagedCertificate, OutboxMessage, SchedulerState, WorkflowRun, WorkflowStage];
