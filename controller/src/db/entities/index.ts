@@ -10,6 +10,8 @@ import { Endpoint } from './endpoint.js';
 import { EnrollmentToken } from './enrollment-token.js';
 import { IssuedCertificateRecord } from './issued-certificate-record.js';
 import { Keystore } from './keystore.js';
+import { NotificationChannel } from './notification-channel.js';
+import { NotificationDelivery } from './notification-delivery.js';
 import { Secret } from './secret.js';
 import { ServiceBinding } from './service-binding.js';
 import { ApprovalDecision, ApprovalLink, ApprovalRequest } from './approval.js';
@@ -20,6 +22,8 @@ import { WorkflowRun } from './workflow-run.js';
 import { WorkflowStage } from './workflow-stage.js';
 
 export { Agent, AgentJob, AdminToken, AuditEvent, Certificate, CertificateAuthority, CertificateLocation, Endpoint, EnrollmentToken, IssuedCertificateRecord, Keystore, Secret, ServiceBinding,
-  ApprovalDecision, ApprovalLink, ApprovalRequest, ManagedCertificate, OutboxMessage, SchedulerState, WorkflowRun, WorkflowStage };
+  ApprovalDecision, ApprovalLink, ApprovalRequest, ManagedCertificate, OutboxMessage, SchedulerState, WorkflowRun, WorkflowStage,
+  NotificationChannel, NotificationDelivery };
 export const allEntities = [Agent, AgentJob, AdminToken, AuditEvent, Certificate, CertificateAuthority, CertificateLocation, Endpoint, EnrollmentToken, IssuedCertificateRecord, Keystore, Secret, ServiceBinding,
-  ApprovalDecision, ApprovalLink, ApprovalRequest, ManagedCertificate, OutboxMessage, SchedulerState, WorkflowRun, WorkflowStage];
+  ApprovalDecision, ApprovalLink, ApprovalRequest, ManagedCertificate, OutboxMessage, SchedulerState, WorkflowRun, WorkflowStage,
+  NotificationChannel, NotificationDelivery];
