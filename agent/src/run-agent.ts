@@ -10,6 +10,9 @@ import { createGatewayClient, describeGrpcError } from './session/gateway-client
 import { runSession } from './session/agent-session.js';
 import { reconnectDelayMs, sleep } from './session/backoff.js';
 import { recoverDeploysAtStart } from './deploy/deploy-environment.js';
+import { loadDeployRecord, saveDeployRecord } from './deploy/deploy-records.js';
+import { DeployJobs } from './session/deploy-jobs.js';
+import { recoveredOutput } from './session/deploy-outputs.js';
 
 const IDENTITY_CHECK_INTERVAL_MS = 6 * 3600_000;
 
@@ -17,7 +20,13 @@ export async function runAgent(config: AgentConfig, log: Logger, signal: AbortSi
   // A deploy cut short by a crash is finished or reverted before anything else, controller or not.
   for (const recovered of await recoverDeploysAtStart(config, log, signal)) {
     log.warn({ deployId: recovered.deployId, action: recovered.action, files: recovered.files.length, problems: recovered.problems }, 'recovered an interrupted deploy');
+    // The controller learns of it as the answer to that deploy's job, which it sends again because it was
+    // never answered. A rollback interrupted after its deploy was answered keeps the deploy's answer.
+    if (!(await loadDeployRecord(config.stateDir, recovered.deployId))) {
+      await saveDeployRecord(config.stateDir, recovered.deployId, recoveredOutput(recovered));
+    }
   }
+  const deployJobs = new DeployJobs(config, log);
   let identity: AgentIdentity = await ensureEnrolled(config, log, signal);
   const agentLog = log.child({ agentId: identity.agentId });
   let attempt = 0;
@@ -35,7 +44,7 @@ export async function runAgent(config: AgentConfig, log: Logger, signal: AbortSi
       const onAbort = () => sessionEnd.abort();
       signal.addEventListener('abort', onAbort, { once: true });
       const recycle = setTimeout(() => sessionEnd.abort(), IDENTITY_CHECK_INTERVAL_MS);
-      const outcome = await runSession(client, config, agentLog, sessionEnd.signal);
+      const outcome = await runSession(client, config, agentLog, sessionEnd.signal, deployJobs);
       clearTimeout(recycle);
       signal.removeEventListener('abort', onAbort);
       if (outcome.welcomed) attempt = 0;

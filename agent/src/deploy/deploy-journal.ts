@@ -12,9 +12,12 @@ import type { FileChangeRecord } from './file-swap.js';
 
 /**
  * prepared: journal written, files may be partly swapped. swapped: every file in place, service not yet
- * proven. rolling-back: a rollback started and must be finished. The rest are final.
+ * proven. rolling-back: a rollback started and must be finished. The rest are final (validation-failed:
+ * every file in place, the endpoints did not prove it, and the rollback policy left the decision to the
+ * controller, which may still send a rollback).
  */
-export type JournalState = 'prepared' | 'swapped' | 'rolling-back' | 'done' | 'abandoned' | 'rolled-back' | 'rollback-failed' | 'recovered';
+export type JournalState = 'prepared' | 'swapped' | 'rolling-back' | 'done' | 'abandoned' | 'rolled-back' | 'rollback-failed' | 'recovered'
+  | 'validation-failed';
 
 export const UNFINISHED_STATES: readonly JournalState[] = ['prepared', 'swapped', 'rolling-back'];
 

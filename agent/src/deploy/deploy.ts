@@ -4,6 +4,7 @@
 // before the first rename changes nothing; a failure after it is rolled back, and the result says which
 // step failed, why, and whether the rollback worked. Every step is timed.
 import { randomBytes } from 'node:crypto';
+import { resolveWritablePath } from './allowed-paths.js';
 import type { ChunkWriter, StagedFile } from './atomic-write.js';
 import { DeployJournal, type JournalEntry, type JournalState } from './deploy-journal.js';
 import type { DeployEnvironment, DeployMaterial, DeployTarget, PlannedWrite } from './deploy-target.js';
@@ -31,6 +32,12 @@ export interface DeployOptions {
   signal: AbortSignal;
   /** A rollback runs on its own deadline: it must finish even when the deploy was aborted. */
   rollbackTimeoutMs?: number;
+  /**
+   * false (a manual rollback policy): when only the endpoint validation fails, the new files stay in place
+   * ("validation-failed") and the controller decides. A failed config test or reload is rolled back
+   * whatever this says: a service config that does not load must never be left behind. Default true.
+   */
+  rollbackOnFailure?: boolean;
   now?: () => Date;
   /** Tests only: a write function that can fill the disk. */
   writeChunk?: ChunkWriter;
@@ -38,9 +45,20 @@ export interface DeployOptions {
   onPoint?: (point: string) => Promise<void> | void;
 }
 
+/** Which files of one target the deploy replaced, and which already held the new content. */
+export interface TargetFiles {
+  targetId: string;
+  kind: DeployTarget['kind'];
+  /** Real paths. */
+  changedFiles: string[];
+  unchangedFiles: string[];
+}
+
 interface ResultBase {
   deployId: string;
   fingerprint256: string | null;
+  /** Per target, once the check step planned the files (empty before that). */
+  targets: TargetFiles[];
   steps: StepTiming[];
   totalMs: number;
 }
@@ -52,6 +70,8 @@ export type DeployResult =
   /** Failed before the first file was swapped (e.g. a full disk while staging): nothing changed. */
   | (ResultBase & { status: 'failed'; failedStep: DeployStep; reason: string })
   | (ResultBase & { status: 'rolled-back' | 'rollback-failed'; failedStep: DeployStep; reason: string; validations: EndpointValidation[]; rollback: RollbackReport })
+  /** rollbackOnFailure was false and only the validation failed: the new files stay in place, services reloaded. */
+  | (ResultBase & { status: 'validation-failed'; failedStep: 'validate'; reason: string; changedFiles: string[]; validations: EndpointValidation[] })
   /** This deploy id already ran to a final state; nothing was done again. */
   | (ResultBase & { status: 'duplicate'; previousState: JournalState });
 
@@ -82,7 +102,10 @@ export async function deploy(targets: readonly DeployTarget[], material: DeployM
   const settings = { ...DEFAULT_VALIDATION_SETTINGS, ...options.validation };
   const timer = new StepTimer(log);
   const point = async (name: string) => options.onPoint?.(name);
-  const base = (fingerprint256: string | null): ResultBase => ({ deployId, fingerprint256, steps: timer.timings, totalMs: Math.round(performance.now() - started) });
+  let targetFiles: TargetFiles[] = [];
+  const base = (fingerprint256: string | null): ResultBase => ({
+    deployId, fingerprint256, targets: targetFiles, steps: timer.timings, totalMs: Math.round(performance.now() - started),
+  });
 
   const previous = await journal.read(deployId).catch(() => null);
   if (previous) return { ...base(previous.fingerprint256), status: 'duplicate', previousState: previous.state };
@@ -93,10 +116,12 @@ export async function deploy(targets: readonly DeployTarget[], material: DeployM
     ({ checked, changes } = await timer.run('check', async () => {
       const names = new Set([...targets.flatMap((t) => t.expectedNames), ...options.endpoints.map((e) => e.serverName)]);
       const facts = checkMaterial(material, [...names], options.now?.());
-      const writes: PlannedWrite[] = [];
-      for (const target of targets) writes.push(...(await target.plan(material, options.signal)));
-      const all = await prepareFileChanges(writes, options.env.allowedRoots, journal.backupDirOf(deployId));
-      return { checked: facts, changes: all.filter((c) => !isUnchanged(c)) };
+      const planned: { target: DeployTarget; writes: PlannedWrite[] }[] = [];
+      for (const target of targets) planned.push({ target, writes: await target.plan(material, options.signal) });
+      const all = await prepareFileChanges(planned.flatMap((p) => p.writes), options.env.allowedRoots, journal.backupDirOf(deployId));
+      const changed = all.filter((c) => !isUnchanged(c));
+      targetFiles = await filesByTarget(planned, new Set(changed.map((c) => c.path)), options.env.allowedRoots);
+      return { checked: facts, changes: changed };
     }));
   } catch (err) {
     log.warn({ err }, 'deploy refused');
@@ -149,6 +174,11 @@ export async function deploy(targets: readonly DeployTarget[], material: DeployM
     const failedStep = (err instanceof StepFailedError ? err.step : 'write') as DeployStep;
     const reason = (err as Error).message;
     const validations = (err as Error).cause instanceof ValidationFailedError ? ((err as Error).cause as ValidationFailedError).validations : [];
+    if (failedStep === 'validate' && options.rollbackOnFailure === false && entry) {
+      await journal.setState(entry, 'validation-failed', reason).catch((e: unknown) => log.error({ err: e }, 'could not record the failed validation'));
+      log.warn({ reason }, 'validation failed; files left in place (rollback policy is manual)');
+      return { ...base(checked.fingerprint256), status: 'validation-failed', failedStep, reason, changedFiles: changes.map((c) => c.path), validations };
+    }
     if (!swapStarted) {
       await discardAll(staged);
       if (entry) await journal.setState(entry, 'abandoned', reason).catch(() => undefined);
@@ -164,4 +194,14 @@ export async function deploy(targets: readonly DeployTarget[], material: DeployM
       ...base(checked.fingerprint256), status: report.ok ? 'rolled-back' : 'rollback-failed', failedStep, reason, validations, rollback: report,
     };
   }
+}
+
+/** Each target's planned paths, resolved as the deploy resolves them, split into changed and unchanged. */
+async function filesByTarget(
+  planned: readonly { target: DeployTarget; writes: readonly PlannedWrite[] }[], changed: ReadonlySet<string>, roots: readonly string[],
+): Promise<TargetFiles[]> {
+  return Promise.all(planned.map(async ({ target, writes }) => {
+    const paths = [...new Set(await Promise.all(writes.map((w) => resolveWritablePath(w.path, roots))))];
+    return { targetId: target.id, kind: target.kind, changedFiles: paths.filter((p) => changed.has(p)), unchangedFiles: paths.filter((p) => !changed.has(p)) };
+  }));
 }

@@ -27,7 +27,8 @@ export interface RecoverOptions {
   signal: AbortSignal;
 }
 
-async function rebuildTargets(entry: JournalEntry, env: DeployEnvironment, problems: string[]): Promise<DeployTarget[]> {
+/** The deploy's targets, built again from the journaled options; a target that cannot be is a problem. */
+export async function rebuildTargets(entry: JournalEntry, env: DeployEnvironment, problems: string[]): Promise<DeployTarget[]> {
   const targets: DeployTarget[] = [];
   for (const { id, options } of entry.targets) {
     try {

@@ -11,6 +11,7 @@ import type { Job__Output } from '../../../proto/generated/certflow/agent/v1/Job
 import { gatherHostFacts } from '../host-facts.js';
 import { HostMonitor } from '../monitor/host-monitor.js';
 import { makeCsr } from '../keys/make-csr.js';
+import { DeployJobs, type JobAnswer } from './deploy-jobs.js';
 import { describeGrpcError } from './gateway-client.js';
 
 export interface SessionOutcome {
@@ -21,7 +22,13 @@ export interface SessionOutcome {
 
 type Stream = grpc.ClientDuplexStream<AgentMessage, ControllerMessage__Output>;
 
-export async function runSession(client: AgentGatewayClient, config: AgentConfig, log: Logger, signal: AbortSignal): Promise<SessionOutcome> {
+/**
+ * `deployJobs` outlives the session (the caller keeps one per process): a deploy keeps running when the
+ * stream breaks, and its job, delivered again on the next session, is answered when it finishes.
+ */
+export async function runSession(
+  client: AgentGatewayClient, config: AgentConfig, log: Logger, signal: AbortSignal, deployJobs = new DeployJobs(config, log),
+): Promise<SessionOutcome> {
   const stream: Stream = client.connect();
   const timers: NodeJS.Timeout[] = [];
   let welcomed = false;
@@ -43,7 +50,7 @@ export async function runSession(client: AgentGatewayClient, config: AgentConfig
   const runJob = async (job: Job__Output) => {
     const jobLog = log.child({ jobId: job.jobId, kind: job.kind });
     try {
-      let output: Partial<AgentMessage['jobResult']> = {};
+      let answer: JobAnswer = { ok: true, error: '' };
       switch (job.kind) {
         case 'rescan':
           await monitor.rescan(sessionEnd.signal);
@@ -55,16 +62,27 @@ export async function runSession(client: AgentGatewayClient, config: AgentConfig
           break;
         case 'makeCsr': {
           const r = job.makeCsr!;
-          output = { csr: await makeCsr(config.stateDir, {
+          answer = { ok: true, error: '', csr: await makeCsr(config.stateDir, {
             keyId: r.keyId, keyType: r.keyType, commonName: r.commonName, dnsNames: r.dnsNames, ipAddresses: r.ipAddresses,
           }) };
           break;
         }
+        // These answer with a structured output even when they fail (what was refused, which step, rollback).
+        case 'deploy':
+          answer = await deployJobs.deploy(job.deploy!);
+          break;
+        case 'validate':
+          answer = await deployJobs.validate(job.validate!);
+          break;
+        case 'rollback':
+          answer = await deployJobs.rollback(job.rollback!);
+          break;
         default:
           throw new Error(`this agent does not know jobs of kind "${job.kind}"`);
       }
-      await write({ jobResult: { jobId: job.jobId, ok: true, error: '', ...output } });
-      jobLog.info('job done');
+      await write({ jobResult: { jobId: job.jobId, ...answer } });
+      if (answer.ok) jobLog.info('job done');
+      else jobLog.warn({ error: answer.error }, 'job failed');
     } catch (err) {
       jobLog.warn({ error: (err as Error).message }, 'job failed');
       await write({ jobResult: { jobId: job.jobId, ok: false, error: (err as Error).message } });
