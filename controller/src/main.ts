@@ -83,7 +83,7 @@ async function run(config: ControllerConfig): Promise<void> {
   const grpcAddress = splitHostPort(config.grpcListen);
   gateway = await startGateway({
     orm, ca: agentCa, log, registry, names: config.gatewayNames,
-    checkInIntervalSeconds: config.checkInIntervalSeconds, agentCertificateDays: config.agentCertificateDays,
+    checkInIntervalSeconds: config.checkInIntervalSeconds, agentCertificateDays: config.agentCertificateDays, subjects,
   }, grpcAddress.host, grpcAddress.port);
   readiness.gateway = true;
   log.info('controller ready');

@@ -4,10 +4,17 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
 import { AgentJob, type AgentJobKind } from '../db/entities/agent-job.js';
+import type { Subjects } from '../messaging/subjects.js';
+import { enqueueStage, kickOutbox } from '../workflow/outbox.js';
+import type { StageName } from '../workflow/stage-names.js';
 
 export async function createAgentJob(
   em: EntityManager,
-  input: { agentId: string; kind: AgentJobKind; payload?: Record<string, unknown>; requestedBy: string },
+  input: {
+    agentId: string; kind: AgentJobKind; payload?: Record<string, unknown>; requestedBy: string;
+    /** A workflow stage waiting for the answer; the answer wakes it. */
+    run?: { runId: string; stage: string };
+  },
 ): Promise<AgentJob> {
   const job = em.create(AgentJob, {
     id: randomUUID(),
@@ -21,6 +28,8 @@ export async function createAgentJob(
     sentAt: null,
     finishedAt: null,
     error: null,
+    runId: input.run?.runId ?? null,
+    runStage: input.run?.stage ?? null,
   });
   await em.flush();
   return job;
@@ -40,14 +49,27 @@ export async function recordJobResult(
   em: EntityManager,
   agentId: string,
   result: { jobId: string; ok: boolean; error: string; output?: Record<string, unknown> | null },
+  wakeSubjects?: Subjects,
 ): Promise<boolean> {
-  const updated = await em.nativeUpdate(
-    AgentJob,
-    { id: result.jobId, agent: agentId, state: { $in: ['pending', 'sent'] } },
-    {
-      state: result.ok ? 'succeeded' : 'failed', finishedAt: new Date(), error: result.ok ? null : result.error.slice(0, 4000),
-      result: result.ok ? result.output ?? null : null,
-    },
-  );
-  return updated === 1;
+  const recorded = await em.transactional(async (tx) => {
+    const updated = await tx.nativeUpdate(
+      AgentJob,
+      { id: result.jobId, agent: agentId, state: { $in: ['pending', 'sent'] } },
+      {
+        state: result.ok ? 'succeeded' : 'failed', finishedAt: new Date(), error: result.ok ? null : result.error.slice(0, 4000),
+        // A failed deploy still says what it changed and whether it rolled back: keep its output too.
+        result: result.output ?? null,
+      },
+    );
+    if (updated !== 1) return false;
+    // The answer and the wake-up of the stage waiting for it commit together (transactional outbox).
+    const [job] = await tx.execute<{ run_id: string | null; run_stage: string | null }[]>(
+      'select run_id, run_stage from agent_jobs where id = ?', [result.jobId]);
+    if (job?.run_id && job.run_stage && wakeSubjects) {
+      await enqueueStage(tx, wakeSubjects, { runId: job.run_id, stage: job.run_stage as StageName }, `${job.run_id}:${job.run_stage}:job:${result.jobId}`);
+    }
+    return true;
+  });
+  if (recorded) kickOutbox();
+  return recorded;
 }

@@ -3,6 +3,7 @@
 // certificate before anything is read from the stream.
 import * as grpc from '@grpc/grpc-js';
 import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Subjects } from '../messaging/subjects.js';
 import type { Logger } from 'pino';
 import type { AgentMessage__Output } from '../../../proto/generated/certflow/agent/v1/AgentMessage.js';
 import type { ControllerMessage } from '../../../proto/generated/certflow/agent/v1/ControllerMessage.js';
@@ -23,6 +24,7 @@ export interface SessionDeps {
   log: Logger;
   registry: SessionRegistry;
   checkInIntervalSeconds: number;
+  subjects: Subjects;
 }
 
 /** Bounds on one inventory report, so an agent that lies about its size cannot exhaust memory. */
@@ -94,7 +96,7 @@ export async function handleAgentStream(deps: SessionDeps, call: AgentStream): P
         const csr = result.output === 'csr' && result.csr
           ? { keyId: result.csr.keyId.slice(0, 64), csrPem: result.csr.csrPem.slice(0, 16_384), publicKeySha256: result.csr.publicKeySha256.slice(0, 64) }
           : null;
-        const recorded = await recordJobResult(em, agentId, { jobId: result.jobId, ok: result.ok, error: result.error, output: csr ? { csr } : null });
+        const recorded = await recordJobResult(em, agentId, { jobId: result.jobId, ok: result.ok, error: result.error, output: csr ? { csr } : null }, deps.subjects);
         send({ ack: { ref: result.jobId, ok: recorded, error: recorded ? '' : 'no such open job for this agent' } });
         return;
       }

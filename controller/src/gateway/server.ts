@@ -2,6 +2,7 @@
 // certificate; RenewIdentity and Connect need one from the agent CA.
 import * as grpc from '@grpc/grpc-js';
 import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Subjects } from '../messaging/subjects.js';
 import type { Logger } from 'pino';
 import { loadAgentContract } from '../../../proto/agent-contract.js';
 import type { AgentGatewayHandlers } from '../../../proto/generated/certflow/agent/v1/AgentGateway.js';
@@ -21,6 +22,8 @@ export interface GatewayDeps {
   names: string[];
   checkInIntervalSeconds: number;
   agentCertificateDays: number;
+  /** For waking the workflow stage an agent job answers. */
+  subjects: Subjects;
 }
 
 export interface Gateway {
@@ -56,7 +59,7 @@ export async function startGateway(deps: GatewayDeps, host: string, port: number
         .catch((err) => callback(toServiceError(err, log)));
     },
     Connect: (call) => {
-      void handleAgentStream({ orm: deps.orm, ca: deps.ca, log, registry: deps.registry, checkInIntervalSeconds: deps.checkInIntervalSeconds }, call);
+      void handleAgentStream({ orm: deps.orm, ca: deps.ca, log, registry: deps.registry, checkInIntervalSeconds: deps.checkInIntervalSeconds, subjects: deps.subjects }, call);
     },
   };
   server.addService(contract.AgentGateway.service, handlers);

@@ -26,6 +26,9 @@ export const AgentJob = defineEntity({
     error: p.text().nullable(),
     /** What the job produced (e.g. a CSR and its key id); never key material. */
     result: p.json<Record<string, unknown>>().nullable(),
+    /** The workflow run and stage waiting for this job: its answer wakes that stage. */
+    runId: p.uuid().nullable(),
+    runStage: p.string().nullable(),
   }),
   indexes: [{ properties: ['agent', 'state'] }],
 });

@@ -1,0 +1,126 @@
+// The state changes every stage outcome leads to, in one place: entering the next stage (with its work
+// message in the outbox), waiting, failing (and whether that rolls back), finishing a run (and the
+// certificate's backoff). They run inside the runner's transaction, so state and messages commit together.
+import { randomUUID } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { appendAudit } from '../audit/audit-trail.js';
+import type { CertflowEvent } from '../events/certflow-event.js';
+import { ManagedCertificate } from '../db/entities/managed-certificate.js';
+import type { RunState, WorkflowRun } from '../db/entities/workflow-run.js';
+import { WorkflowStage } from '../db/entities/workflow-stage.js';
+import type { Subjects } from '../messaging/subjects.js';
+import { enqueueEvent, enqueueStage } from './outbox.js';
+import { STAGES_THAT_CHANGE_TARGETS, type StageName } from './stage-names.js';
+import type { EventInput } from './stage-handler.js';
+
+/** Failing certificates wait 1 h, then 2 h, 4 h ... up to 32 h before the scheduler tries again. */
+export function failureBackoffMs(consecutiveFailures: number): number {
+  const hours = Math.min(32, 2 ** Math.max(0, consecutiveFailures - 1));
+  return hours * 3600_000;
+}
+
+export async function enterStage(tx: EntityManager, s: Subjects, run: WorkflowRun, stage: StageName, now: Date): Promise<void> {
+  const existing = await tx.findOne(WorkflowStage, { runId: run.id, stage });
+  if (existing) {
+    // Re-entering (an operator's retry, or rollback after a manual decision): keep the history.
+    existing.state = 'pending';
+    existing.error = null;
+    existing.recheckAt = null;
+    existing.deadlineAt = null;
+    existing.stuckReportedAt = null;
+    existing.finishedAt = null;
+  } else {
+    const [row] = await tx.execute<{ seq: number | null }[]>('select max(seq) as seq from workflow_stages where run_id = ?', [run.id]);
+    tx.create(WorkflowStage, {
+      runId: run.id, stage, seq: (row?.seq ?? 0) + 1, state: 'pending', attempts: 0, startedAt: null, finishedAt: null,
+      activeMs: 0, output: null, error: null, history: [], recheckAt: null, deadlineAt: null, stuckReportedAt: null,
+    });
+  }
+  run.currentStage = stage;
+  run.updatedAt = now;
+  await enqueueStage(tx, s, { runId: run.id, stage }, `${run.id}:${stage}:${randomUUID()}`);
+}
+
+export function runEvent(run: WorkflowRun, managed: ManagedCertificate, input: EventInput, now: Date): CertflowEvent {
+  return {
+    id: randomUUID(),
+    kind: input.kind,
+    occurredAt: now.toISOString(),
+    summary: input.summary,
+    severity: input.severity,
+    runId: run.id,
+    managedCertificateId: managed.id,
+    templateId: run.templateId,
+    details: { commonName: managed.dnsNames[0], dnsNames: managed.dnsNames, ...input.details },
+  };
+}
+
+/** Ends a run for good and settles the certificate's schedule. */
+export async function finishRun(
+  tx: EntityManager, s: Subjects, run: WorkflowRun, managed: ManagedCertificate, state: RunState, error: string | null, now: Date, actor = 'workflow',
+): Promise<void> {
+  const before = run.state;
+  run.state = state;
+  run.error = error;
+  run.finishedAt = now;
+  run.updatedAt = now;
+  managed.lastRunId = run.id;
+  managed.updatedAt = now;
+  if (state === 'succeeded') {
+    managed.consecutiveFailures = 0;
+    managed.backoffUntil = null;
+  } else {
+    // A failed, rejected, cancelled or rolled-back run: the window is still open, so without a backoff
+    // the next sweep would start the same run again at once.
+    managed.consecutiveFailures += 1;
+    managed.backoffUntil = new Date(now.getTime() + failureBackoffMs(managed.consecutiveFailures));
+  }
+  const names = managed.dnsNames.join(', ');
+  const event: EventInput = state === 'succeeded'
+    ? { kind: 'run.succeeded', severity: 'info', summary: `Renewal of ${names} succeeded` }
+    : state === 'rolled-back'
+      ? { kind: 'run.rolled-back', severity: 'warning', summary: `Renewal of ${names} failed and was rolled back: ${error ?? ''}`, details: { error: error ?? undefined } }
+      : { kind: 'run.failed', severity: state === 'cancelled' ? 'info' : 'warning', summary: `Renewal of ${names} ${state}: ${error ?? ''}`, details: { error: error ?? undefined } };
+  await enqueueEvent(tx, s, runEvent(run, managed, event, now));
+  await appendAudit(tx, { actor, action: `run.${state}`, targetType: 'workflow_run', targetId: run.id, before: { state: before }, after: { state, error } });
+}
+
+/**
+ * Where a failed stage leads: deploy/validate failures roll back (automatic policy) or wait for an
+ * operator (manual policy); a failed rollback stays visible as rollback-failed; anything else fails the run.
+ */
+export async function afterStageFailure(
+  tx: EntityManager, s: Subjects, run: WorkflowRun, managed: ManagedCertificate, stage: StageName, error: string,
+  rollbackPolicy: 'automatic' | 'manual', finishAs: RunState | undefined, now: Date,
+): Promise<void> {
+  if (stage === 'rollback') {
+    run.state = 'rollback-failed';
+    run.error = error;
+    run.updatedAt = now;
+    await enqueueEvent(tx, s, runEvent(run, managed, {
+      kind: 'rollback.failed', severity: 'critical', summary: `ROLLBACK FAILED for ${managed.dnsNames.join(', ')}: ${error}`, details: { stage, error },
+    }, now));
+    await appendAudit(tx, { actor: 'workflow', action: 'run.rollback-failed', targetType: 'workflow_run', targetId: run.id, after: { error } });
+    return;
+  }
+  if (STAGES_THAT_CHANGE_TARGETS.includes(stage) && !finishAs) {
+    if (stage === 'validate') {
+      await enqueueEvent(tx, s, runEvent(run, managed, { kind: 'validation.failed', severity: 'warning', summary: `Validation failed for ${managed.dnsNames.join(', ')}: ${error}`, details: { stage, error } }, now));
+    }
+    run.error = error;
+    if (rollbackPolicy === 'automatic') {
+      run.state = 'running';
+      await enterStage(tx, s, run, 'rollback', now);
+    } else {
+      run.state = 'waiting-operator';
+      run.updatedAt = now;
+      await appendAudit(tx, { actor: 'workflow', action: 'run.waiting-operator', targetType: 'workflow_run', targetId: run.id, after: { stage, error } });
+    }
+    return;
+  }
+  await finishRun(tx, s, run, managed, finishAs ?? 'failed', error, now);
+}
+
+export async function loadManaged(tx: EntityManager, id: string): Promise<ManagedCertificate> {
+  return tx.findOneOrFail(ManagedCertificate, { id });
+}

@@ -1,0 +1,297 @@
+// The one runner every stage goes through. It takes work messages from the JetStream work stream, locks
+// the run's row (so one replica at a time works a run), calls the stage's handler inside that
+// transaction, and applies the outcome together with the next stage's outbox message. It owns retries
+// (counted in the stage row, with doubling backoff), the stage timeout, and ack/nak/term:
+//   ack  — the message is handled (done, waiting, retry scheduled, or stale);
+//   nak  — the run is locked by another replica, or the database is unreachable: try again shortly;
+//   term — the message is not a work message at all.
+// A replica killed mid-stage loses its transaction (Postgres rolls it back and frees the row); JetStream
+// redelivers the unacknowledged message after ackWait and another replica runs the stage again, which
+// is safe because handlers re-read state and exit early when their work is already done.
+import { randomUUID } from 'node:crypto';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { AckPolicy, DeliverPolicy, type JsMsg, type NatsConnection } from 'nats';
+import { appendAudit } from '../audit/audit-trail.js';
+import { FINISHED_RUN_STATES, WorkflowRun } from '../db/entities/workflow-run.js';
+import { WorkflowStage, type StageAttemptRecord } from '../db/entities/workflow-stage.js';
+import { getTemplateVersion } from '../templates/template-store.js';
+import { enqueueEvent, kickOutbox } from './outbox.js';
+import { afterStageFailure, enterStage, finishRun, loadManaged, runEvent } from './run-transitions.js';
+import { isStageName, stageAfter, type StageName } from './stage-names.js';
+import {
+  PermanentStageError, type EventInput, type StageContext, type StageDeps, type StageHandler, type StageOutcome,
+} from './stage-handler.js';
+
+export interface RunnerOptions {
+  /** Stage handlers worked at once by this replica. */
+  concurrency: number;
+  /** How long JetStream waits for an ack before redelivering (a dead replica's work comes back after this). */
+  ackWaitMs: number;
+}
+
+type Processed = 'handled' | 'busy';
+
+class StageAttemptFailed extends Error {
+  constructor(override readonly cause: unknown, readonly attempt: number, readonly elapsedMs: number, readonly startedAt: Date) {
+    super(cause instanceof Error ? cause.message : String(cause));
+  }
+}
+
+export class WorkflowRunner {
+  private stopping = false;
+  private inFlight = 0;
+  private messages: { stop(): void; close(): Promise<void | Error> } | null = null;
+  private loop: Promise<void> | null = null;
+
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly nc: NatsConnection,
+    private readonly deps: StageDeps,
+    private readonly handlers: Record<StageName, StageHandler>,
+    private readonly options: RunnerOptions,
+  ) {}
+
+  get consumerName(): string {
+    return `${this.deps.subjects.workStream}_runner`;
+  }
+
+  async start(): Promise<void> {
+    const jsm = await this.nc.jetstreamManager();
+    const config = {
+      durable_name: this.consumerName,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: this.options.ackWaitMs * 1_000_000,
+      max_deliver: -1,
+      max_ack_pending: 10_000,
+      filter_subject: this.deps.subjects.work('>'),
+    };
+    try {
+      await jsm.consumers.info(this.deps.subjects.workStream, this.consumerName);
+      await jsm.consumers.update(this.deps.subjects.workStream, this.consumerName, { ack_wait: config.ack_wait, max_ack_pending: config.max_ack_pending });
+    } catch {
+      await jsm.consumers.add(this.deps.subjects.workStream, config);
+    }
+    this.loop = this.consumeLoop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.messages?.stop();
+    await this.loop?.catch(() => undefined);
+    while (this.inFlight > 0) await new Promise((r) => setTimeout(r, 20));
+  }
+
+  private async consumeLoop(): Promise<void> {
+    const js = this.nc.jetstream();
+    while (!this.stopping) {
+      try {
+        const consumer = await js.consumers.get(this.deps.subjects.workStream, this.consumerName);
+        const messages = await consumer.consume({ max_messages: this.options.concurrency });
+        this.messages = messages;
+        for await (const m of messages) {
+          while (this.inFlight >= this.options.concurrency) await new Promise((r) => setTimeout(r, 5));
+          this.inFlight += 1;
+          void this.handleMessage(m).finally(() => { this.inFlight -= 1; });
+          if (this.stopping) break;
+        }
+      } catch (err) {
+        if (this.stopping) return;
+        this.deps.log.warn({ err: (err as Error).message }, 'workflow runner: consumer failed; reconnecting');
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  }
+
+  private async handleMessage(m: JsMsg): Promise<void> {
+    let work: { runId: string; stage: string };
+    try {
+      work = JSON.parse(new TextDecoder().decode(m.data));
+      if (typeof work.runId !== 'string' || !isStageName(work.stage)) throw new Error('not a stage work message');
+    } catch {
+      m.term();
+      return;
+    }
+    // Tell JetStream we are still on it while a slow stage runs, so it does not redeliver meanwhile.
+    const heartbeat = setInterval(() => m.working(), Math.max(1000, this.options.ackWaitMs / 3));
+    try {
+      const result = await this.process(work.runId, work.stage as StageName);
+      if (result === 'busy') m.nak(500);
+      else m.ack();
+    } catch (err) {
+      this.deps.log.warn({ err: (err as Error).message, runId: work.runId, stage: work.stage }, 'workflow runner: could not work the stage; it will be redelivered');
+      m.nak(2000);
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  /** Works one stage of one run. Exported behaviour for tests: call it directly without NATS. */
+  async process(runId: string, stageName: StageName): Promise<Processed> {
+    const em = this.orm.em.fork();
+    const afterCommit: (() => void | Promise<void>)[] = [];
+    let result: Processed;
+    try {
+      result = await em.transactional((tx) => this.attempt(tx, runId, stageName, afterCommit));
+    } catch (err) {
+      if (!(err instanceof StageAttemptFailed)) throw err;
+      await this.orm.em.fork().transactional((tx) => this.recordFailedAttempt(tx, runId, stageName, err));
+      result = 'handled';
+    }
+    kickOutbox();
+    for (const fn of afterCommit) {
+      try { await fn(); } catch (err) { this.deps.log.warn({ err: (err as Error).message }, 'workflow runner: after-commit action failed'); }
+    }
+    return result;
+  }
+
+  private async attempt(tx: EntityManager, runId: string, stageName: StageName, afterCommit: (() => void | Promise<void>)[]): Promise<Processed> {
+    const locked = await tx.execute<{ id: string }[]>('select id from workflow_runs where id = ? for update skip locked', [runId]);
+    if (locked.length === 0) {
+      const [exists] = await tx.execute<{ id: string }[]>('select id from workflow_runs where id = ?', [runId]);
+      return exists ? 'busy' : 'handled';
+    }
+    const run = await tx.findOneOrFail(WorkflowRun, { id: runId });
+    // Stale work: the run ended, moved on, or is parked for a person; its own wake-ups will come.
+    if (FINISHED_RUN_STATES.includes(run.state) || run.currentStage !== stageName) return 'handled';
+    if (run.state === 'waiting-operator' || run.state === 'rollback-failed') return 'handled';
+    const stage = await tx.findOne(WorkflowStage, { runId, stage: stageName });
+    if (!stage || stage.state === 'succeeded' || stage.state === 'skipped' || stage.state === 'failed') return 'handled';
+
+    const managed = await loadManaged(tx, run.managedCertificateId);
+    const template = await getTemplateVersion(tx, run.templateId, run.templateVersion);
+    const now = this.deps.now();
+    const attempt = stage.attempts + 1;
+    const startedAt = now;
+    stage.startedAt ??= now;
+    const pendingEvents: EventInput[] = [];
+    const pendingAudit: { action: string; details?: Record<string, unknown> }[] = [];
+    const context = { ...run.context };
+    const abort = new AbortController();
+    const ctx: StageContext = {
+      tx, run, stage, managed, template: template.document, deps: this.deps, signal: abort.signal, context,
+      afterCommit: (fn) => afterCommit.push(fn),
+      wakeAgent: (agentId) => afterCommit.push(() => this.nc.publish(this.deps.subjects.agentWake(agentId))),
+      // Buffered and written after the handler: the audit chain's lock is then held only until commit.
+      emit: async (event) => { pendingEvents.push(event); },
+      audit: async (action, details) => { pendingAudit.push({ action, details }); },
+    };
+    const started = Date.now();
+    let outcome: StageOutcome;
+    try {
+      outcome = await withTimeout(this.handlers[stageName](ctx), this.deps.settings.stageTimeoutMs, abort);
+    } catch (err) {
+      abort.abort();
+      throw new StageAttemptFailed(err, attempt, Date.now() - started, startedAt);
+    }
+    const elapsed = Date.now() - started;
+    for (const event of pendingEvents) await enqueueEvent(tx, this.deps.subjects, runEvent(run, managed, event, now));
+    await this.applyOutcome(tx, { run, stage, managed, template: template.document, context, outcome, attempt, elapsed, startedAt, now });
+    for (const entry of pendingAudit) {
+      await appendAudit(tx, { actor: 'workflow', action: entry.action, targetType: 'workflow_run', targetId: run.id, after: { stage: stageName, ...entry.details } });
+    }
+    return 'handled';
+  }
+
+  private async applyOutcome(tx: EntityManager, a: {
+    run: WorkflowRun; stage: WorkflowStage; managed: StageContext['managed']; template: StageContext['template'];
+    context: Record<string, unknown>; outcome: StageOutcome; attempt: number; elapsed: number; startedAt: Date; now: Date;
+  }): Promise<void> {
+    const { run, stage, managed, outcome, now } = a;
+    const s = this.deps.subjects;
+    const stageName = stage.stage as StageName;
+    stage.activeMs += a.elapsed;
+    const record = (result: StageAttemptRecord['outcome'], error?: string): void => {
+      stage.history = [...stage.history, { attempt: a.attempt, startedAt: a.startedAt.toISOString(), finishedAt: now.toISOString(), outcome: result, ...(error ? { error } : {}) }];
+    };
+    if (outcome.type === 'wait') {
+      // A first wait is an attempt; rechecks of the same wait are not (they would flood the history).
+      if (stage.state !== 'waiting') { stage.attempts = a.attempt; record('waiting'); }
+      stage.state = 'waiting';
+      stage.output = { ...stage.output, ...outcome.output, waitingFor: outcome.reason };
+      stage.recheckAt = new Date(now.getTime() + (outcome.recheckInMs ?? this.deps.settings.waitRecheckMs));
+      run.state = outcome.runState ?? 'running';
+      run.context = { ...a.context };
+      run.updatedAt = now;
+      return;
+    }
+    stage.attempts = a.attempt;
+    stage.recheckAt = null;
+    stage.finishedAt = now;
+    if (outcome.type === 'done') {
+      stage.state = outcome.skipped ? 'skipped' : 'succeeded';
+      stage.output = { ...outcome.output };
+      stage.error = null;
+      record(outcome.skipped ? 'skipped' : 'succeeded');
+      run.context = { ...a.context, [stageName]: outcome.output ?? {} };
+      await appendAudit(tx, { actor: 'workflow', action: `stage.${stage.state}`, targetType: 'workflow_run', targetId: run.id, after: { stage: stageName, output: outcome.output ?? {} } });
+      const next = outcome.next ?? stageAfter(stageName) ?? 'finish';
+      if (next === 'finish') {
+        await finishRun(tx, s, run, managed, outcome.finishAs ?? 'succeeded', outcome.finishAs && outcome.finishAs !== 'succeeded' ? run.error ?? null : null, now);
+      } else {
+        run.state = 'running';
+        await enterStage(tx, s, run, next, now);
+      }
+      return;
+    }
+    stage.state = 'failed';
+    stage.error = outcome.error;
+    stage.output = { ...stage.output, ...outcome.output };
+    record('failed', outcome.error);
+    run.context = { ...a.context };
+    await appendAudit(tx, { actor: 'workflow', action: 'stage.failed', targetType: 'workflow_run', targetId: run.id, after: { stage: stageName, error: outcome.error } });
+    await afterStageFailure(tx, s, run, managed, stageName, outcome.error, a.template.rollback.policy, outcome.finishAs, now);
+  }
+
+  /** A handler threw or timed out: count the attempt, then retry after a backoff or fail the stage. */
+  private async recordFailedAttempt(tx: EntityManager, runId: string, stageName: StageName, failure: StageAttemptFailed): Promise<void> {
+    await tx.execute('select id from workflow_runs where id = ? for update', [runId]);
+    const run = await tx.findOneOrFail(WorkflowRun, { id: runId });
+    const stage = await tx.findOne(WorkflowStage, { runId, stage: stageName });
+    if (!stage || run.currentStage !== stageName || FINISHED_RUN_STATES.includes(run.state)) return;
+    const now = this.deps.now();
+    const message = failure.message || String(failure.cause);
+    const permanent = failure.cause instanceof PermanentStageError;
+    const settings = this.deps.settings;
+    stage.attempts = failure.attempt;
+    stage.activeMs += failure.elapsedMs;
+    stage.error = message;
+    const giveUp = permanent || failure.attempt >= settings.maxAttempts;
+    stage.history = [...stage.history, {
+      attempt: failure.attempt, startedAt: failure.startedAt.toISOString(), finishedAt: now.toISOString(), outcome: giveUp ? 'failed' : 'retry', error: message,
+    }];
+    this.deps.log.warn({ runId, stage: stageName, attempt: failure.attempt, err: message }, giveUp ? 'stage failed' : 'stage attempt failed; will retry');
+    if (!giveUp) {
+      const delay = Math.min(settings.maxRetryDelayMs, settings.retryDelayMs * 2 ** (failure.attempt - 1));
+      stage.state = 'pending';
+      stage.recheckAt = new Date(now.getTime() + delay);
+      await appendAudit(tx, { actor: 'workflow', action: 'stage.retry', targetType: 'workflow_run', targetId: runId, after: { stage: stageName, attempt: failure.attempt, error: message } });
+      return;
+    }
+    stage.state = 'failed';
+    stage.finishedAt = now;
+    stage.recheckAt = null;
+    await appendAudit(tx, { actor: 'workflow', action: 'stage.failed', targetType: 'workflow_run', targetId: runId, after: { stage: stageName, error: message, attempts: failure.attempt } });
+    const managed = await loadManaged(tx, run.managedCertificateId);
+    const template = await getTemplateVersion(tx, run.templateId, run.templateVersion);
+    await afterStageFailure(tx, this.deps.subjects, run, managed, stageName, `${stageName}: ${message}`, template.document.rollback.policy, undefined, now);
+  }
+}
+
+export { enterStage, finishRun };
+export const newRunId = (): string => randomUUID();
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, abort: AbortController): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      abort.abort();
+      reject(new Error(`the stage took longer than ${Math.round(ms / 1000)} s`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
