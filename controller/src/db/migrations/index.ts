@@ -5,6 +5,7 @@ import { Migration20261128162653_discovery } from './Migration20261128162653_dis
 import { Migration20261128165610_audit } from './Migration20261128165610_audit.js';
 import { Migration20261128174216_agent_job_results } from './Migration20261128174216_agent_job_results.js';
 import { Migration20261128190100_certificate_authorities } from './Migration20261128190100_certificate_authorities.js';
+import { Migration20261128190200_deploy_jobs } from './Migration20261128190200_deploy_jobs.js';
 import { Migration20261128190300_notifications } from './Migration20261128190300_notifications.js';
 import { Migration20261128190500_workflow } from './Migration20261128190500_workflow.js';
 
@@ -14,6 +15,7 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261128165610_audit', class: Migration20261128165610_audit },
   { name: 'Migration20261128174216_agent_job_results', class: Migration20261128174216_agent_job_results },
   { name: 'Migration20261128190100_certificate_authorities', class: Migration20261128190100_certificate_authorities },
+  { name: 'Migration20261128190200_deploy_jobs', class: Migration20261128190200_deploy_jobs },
   { name: 'Migration20261128190300_notifications', class: Migration20261128190300_notifications },
   { name: 'Migration20261128190500_workflow', class: Migration20261128190500_workflow },
 ];
