@@ -12,6 +12,7 @@ import type { Logger } from '../log.js';
 import { decorateRequests, setRequestEm } from './auth.js';
 import { frameworkErrorHandler, registerProblemHandlers } from './problem.js';
 import { agentRoutes } from './routes/agents.js';
+import { agentDeployJobRoutes } from './routes/agent-deploy-jobs.js';
 import { adminTokenRoutes } from './routes/admin-tokens.js';
 import { auditRoutes } from './routes/audit.js';
 import { certificateRoutes } from './routes/certificates.js';
@@ -76,6 +77,7 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
     offlineAfterIntervals: deps.config.offlineAfterIntervals,
     nats: deps.nats ?? (() => null),
   }));
+  await app.register(agentDeployJobRoutes({ nats: deps.nats ?? (() => null) }));
   await app.register(certificateRoutes);
   await app.register(findingRoutes);
   await app.register(endpointRoutes);

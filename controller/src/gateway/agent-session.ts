@@ -12,6 +12,8 @@ import type { AgentCa } from '../crypto/agent-ca.js';
 import { Agent } from '../db/entities/agent.js';
 import { applyInventory, type InventoryReportInput } from '../inventory/apply-inventory.js';
 import { jobsToSend, markJobSent, recordJobResult } from '../agent-jobs/agent-jobs.js';
+import { jobMessage } from '../agent-jobs/deploy-job-payloads.js';
+import { jobOutputRecord } from '../agent-jobs/job-outputs.js';
 import { authenticateAgent, GatewayError } from './peer-identity.js';
 import { toHostFactsRecord } from './host-facts.js';
 import type { SessionRegistry } from './session-registry.js';
@@ -56,7 +58,7 @@ export async function handleAgentStream(deps: SessionDeps, call: AgentStream): P
       const em = deps.orm.em.fork();
       for (const job of await jobsToSend(em, agentId)) {
         if (closed) return;
-        send({ job: { jobId: job.id, [job.kind]: job.payload } });
+        send({ job: jobMessage(job) });
         await markJobSent(em, job.id);
       }
     },
@@ -92,11 +94,8 @@ export async function handleAgentStream(deps: SessionDeps, call: AgentStream): P
         return handleInventoryChunk(message.inventory!, em);
       case 'jobResult': {
         const result = message.jobResult!;
-        // Only known, bounded outputs are kept: a CSR (public material only).
-        const csr = result.output === 'csr' && result.csr
-          ? { keyId: result.csr.keyId.slice(0, 64), csrPem: result.csr.csrPem.slice(0, 16_384), publicKeySha256: result.csr.publicKeySha256.slice(0, 64) }
-          : null;
-        const recorded = await recordJobResult(em, agentId, { jobId: result.jobId, ok: result.ok, error: result.error, output: csr ? { csr } : null }, deps.subjects);
+        // Only known, bounded outputs are kept (see job-outputs.ts).
+        const recorded = await recordJobResult(em, agentId, { jobId: result.jobId, ok: result.ok, error: result.error, output: jobOutputRecord(result) }, deps.subjects);
         send({ ack: { ref: result.jobId, ok: recorded, error: recorded ? '' : 'no such open job for this agent' } });
         return;
       }
