@@ -2,6 +2,7 @@
 // (CERTFLOW_CONFIG_FILE). This is the only module that reads process.env. Every value is checked at
 // start-up; an error names the key and where it came from.
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 
@@ -16,6 +17,12 @@ const configSchema = z.strictObject({
   masterKey: z.string().optional(),
   masterKeyFile: z.string().optional(),
   apiListen: hostPort.default('127.0.0.1:7080'),
+  /**
+   * The base URL others reach this controller's API at (behind a load balancer: its URL). Issued
+   * certificates point at `<publicUrl>/crl/<ca>.crl`. Default: http:// and the API listen address (the
+   * host name when it listens on every address).
+   */
+  publicUrl: z.url({ protocol: /^https?$/ }).optional(),
   grpcListen: hostPort.default('0.0.0.0:7443'),
   /** Names and addresses agents use to reach the gateway; they go into its TLS certificate. */
   gatewayNames: z.array(z.string().min(1)).default(['localhost', '127.0.0.1']),
@@ -29,7 +36,7 @@ const configSchema = z.strictObject({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
-export type ControllerConfig = z.infer<typeof configSchema>;
+export type ControllerConfig = Omit<z.infer<typeof configSchema>, 'publicUrl'> & { publicUrl: string };
 
 /** Environment variable → config key, and how to read its value. */
 const envKeys: Record<string, [keyof ControllerConfig, 'string' | 'int' | 'list']> = {
@@ -39,6 +46,7 @@ const envKeys: Record<string, [keyof ControllerConfig, 'string' | 'int' | 'list'
   CERTFLOW_MASTER_KEY: ['masterKey', 'string'],
   CERTFLOW_MASTER_KEY_FILE: ['masterKeyFile', 'string'],
   CERTFLOW_API_LISTEN: ['apiListen', 'string'],
+  CERTFLOW_PUBLIC_URL: ['publicUrl', 'string'],
   CERTFLOW_GRPC_LISTEN: ['grpcListen', 'string'],
   CERTFLOW_GATEWAY_NAMES: ['gatewayNames', 'list'],
   CERTFLOW_ADMIN_TOKEN: ['adminToken', 'string'],
@@ -73,7 +81,15 @@ export function loadControllerConfig(env: NodeJS.ProcessEnv = process.env): Cont
     const source = envName && envName in env ? `environment variable ${envName}` : file ? `file ${file}` : 'defaults';
     throw new ConfigError(`invalid controller config: key "${key}" (${source}): ${issue.message}`);
   }
-  return Object.freeze(parsed.data);
+  const publicUrl = (parsed.data.publicUrl ?? defaultPublicUrl(parsed.data.apiListen)).replace(/\/+$/, '');
+  return Object.freeze({ ...parsed.data, publicUrl });
+}
+
+/** http:// and the API listen address; a wildcard address becomes this machine's host name. */
+export function defaultPublicUrl(apiListen: string): string {
+  const { host, port } = splitHostPort(apiListen);
+  const name = host === '0.0.0.0' || host === '::' || host === '' ? hostname() : host;
+  return `http://${name.includes(':') ? `[${name}]` : name}:${port}`;
 }
 
 function readJsonFile(file: string): Record<string, unknown> {

@@ -1,0 +1,167 @@
+// Issuing at most once per idempotency key. The key is written and committed before anything is signed
+// or ordered; the signing then runs while holding that row's lock, and the certificate is recorded in
+// the same transaction. So:
+// - a repeat of a recorded key returns the recorded certificate;
+// - two calls with the same key at once sign once (the second waits for the lock, then finds the record);
+// - a crash before the record commits leaves the key without a certificate, and the next call signs
+//   again; nothing signed without being recorded was ever handed out.
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { createHash, randomUUID } from 'node:crypto';
+import { IdempotencyConflictError, IssuerPolicyError, type IssueRequest, type IssuedCertificate } from './issuer.js';
+import { REVOCATION_REASON_NAMES, REVOCATION_REASONS, type RevocationReason } from './revocation-reasons.js';
+
+interface RecordRow {
+  id: string;
+  request_sha256: string;
+  serial_hex: string | null;
+  not_before: Date | null;
+  not_after: Date | null;
+  fingerprint_sha256: string | null;
+  certificate_pem: string | null;
+  chain_pem: string | null;
+}
+
+const RECORD_COLUMNS = 'id, request_sha256, serial_hex, not_before, not_after, fingerprint_sha256, certificate_pem, chain_pem';
+
+/** What identifies a request apart from its key: the CSR's base64 body, the names and the validity. */
+export function requestSha256(req: IssueRequest): string {
+  const csrBody = String(req.csrPem ?? '').replace(/-----[^-]+-----|\s/g, '');
+  const canonical = JSON.stringify({
+    csr: csrBody,
+    dns: [...(req.dnsNames ?? [])].map((n) => n.toLowerCase()).sort(),
+    ip: [...(req.ipAddresses ?? [])].sort(),
+    days: req.validityDays ?? null,
+  });
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+function checkKey(key: unknown): string {
+  if (typeof key !== 'string' || key.length === 0 || key.length > 200) {
+    throw new IssuerPolicyError('idempotencyKey must be a non-empty string of at most 200 characters');
+  }
+  return key;
+}
+
+function recorded(row: RecordRow): IssuedCertificate | null {
+  if (row.certificate_pem === null) return null;
+  return {
+    certificatePem: row.certificate_pem,
+    chainPem: row.chain_pem ?? '',
+    serialHex: row.serial_hex!,
+    notBefore: new Date(row.not_before!),
+    notAfter: new Date(row.not_after!),
+    fingerprintSha256: row.fingerprint_sha256!,
+  };
+}
+
+function sameRequest(caName: string, key: string, row: RecordRow, hash: string): void {
+  if (row.request_sha256 !== hash) {
+    throw new IdempotencyConflictError(`idempotency key "${key}" was already used at CA "${caName}" for a different request (CSR, names or validity)`);
+  }
+}
+
+/** The certificate recorded for this key, if there is one (checked against the request). */
+export async function findRecorded(em: EntityManager, ca: { id: string; name: string }, req: IssueRequest): Promise<IssuedCertificate | null> {
+  const key = checkKey(req.idempotencyKey);
+  const [row] = await em.fork().getConnection().execute<RecordRow[]>(
+    `select ${RECORD_COLUMNS} from issued_certificates where ca_id = ? and idempotency_key = ?`, [ca.id, key]);
+  if (!row) return null;
+  sameRequest(ca.name, key, row, requestSha256(req));
+  return recorded(row);
+}
+
+/**
+ * Returns the certificate recorded for the request's key, or runs `sign` once and records its result.
+ * `names` is what the record lists (DNS names then IP addresses).
+ */
+export async function issueOnce(
+  em: EntityManager,
+  ca: { id: string; name: string },
+  req: IssueRequest,
+  names: string[],
+  sign: () => Promise<IssuedCertificate>,
+): Promise<IssuedCertificate> {
+  const key = checkKey(req.idempotencyKey);
+  const hash = requestSha256(req);
+  const connection = em.fork().getConnection();
+  // Step 1, committed on its own: the key exists before the CA does anything.
+  await connection.execute(
+    `insert into issued_certificates (id, ca_id, idempotency_key, request_sha256, names, requested_at)
+     values (?, ?, ?, ?, ?::jsonb, ?) on conflict (ca_id, idempotency_key) do nothing`,
+    [randomUUID(), ca.id, key, hash, JSON.stringify(names), new Date()], 'run');
+  // Step 2: sign and record under the row's lock.
+  return em.fork().transactional(async (tx) => {
+    const [row] = await tx.execute<RecordRow[]>(
+      `select ${RECORD_COLUMNS} from issued_certificates where ca_id = ? and idempotency_key = ? for update`, [ca.id, key]);
+    sameRequest(ca.name, key, row, hash);
+    const existing = recorded(row);
+    if (existing) return existing;
+    const issued = await sign();
+    await tx.execute(
+      `update issued_certificates set serial_hex = ?, not_before = ?, not_after = ?, fingerprint_sha256 = ?,
+       certificate_pem = ?, chain_pem = ?, issued_at = ? where id = ?`,
+      [issued.serialHex, issued.notBefore, issued.notAfter, issued.fingerprintSha256, issued.certificatePem,
+        issued.chainPem, new Date(), row.id], 'run');
+    return issued;
+  });
+}
+
+// --- revocation ------------------------------------------------------------------------------------
+
+export class UnknownSerialError extends Error {
+  override name = 'UnknownSerialError';
+}
+
+/** Serials as people paste them (`01:AB:...`, upper case, `0x`) in the stored form: lower-case hex, no leading zeros. */
+export function normalizeSerial(serial: string): string {
+  const hex = serial.trim().toLowerCase().replace(/^0x/, '').replace(/[:\s-]/g, '');
+  if (!/^[0-9a-f]{1,64}$/.test(hex)) throw new IssuerPolicyError(`"${serial}" is not a hexadecimal serial number`);
+  return hex.replace(/^0+(?=.)/, '');
+}
+
+/** The stored forms a normalized serial can have (DER integers: whole bytes, maybe a leading zero byte), so the lookup uses the index. */
+function serialCandidates(hex: string): string[] {
+  const even = hex.length % 2 ? '0' + hex : hex;
+  return [...new Set([hex, even, '00' + even])];
+}
+
+export interface RevocationResult {
+  serialHex: string;
+  revokedAt: Date;
+  reason: RevocationReason;
+  /** It was revoked before this call; its first revocation time and reason stand. */
+  alreadyRevoked: boolean;
+}
+
+/**
+ * Marks a certificate this CA issued as revoked. Revoking again changes nothing and says so. Runs in the
+ * caller's transaction if there is one, so a revocation and its audit entry commit together.
+ */
+export async function revokeRecorded(em: EntityManager, ca: { id: string; name: string }, serial: string, reason: string = 'unspecified'): Promise<RevocationResult> {
+  if (!(reason in REVOCATION_REASONS)) {
+    throw new IssuerPolicyError(`unknown revocation reason "${reason}" (one of ${REVOCATION_REASON_NAMES.join(', ')})`);
+  }
+  const hex = normalizeSerial(serial);
+  const candidates = serialCandidates(hex);
+  return em.transactional(async (tx) => {
+    const [row] = await tx.execute<{ id: string; serial_hex: string; revoked_at: Date | null; revocation_reason: string | null }[]>(
+      `select id, serial_hex, revoked_at, revocation_reason from issued_certificates
+       where ca_id = ? and serial_hex in (${candidates.map(() => '?').join(', ')}) and certificate_pem is not null for update`,
+      [ca.id, ...candidates]);
+    if (!row) throw new UnknownSerialError(`CA "${ca.name}" has issued no certificate with serial ${serial}`);
+    if (row.revoked_at) {
+      return { serialHex: row.serial_hex, revokedAt: new Date(row.revoked_at), reason: row.revocation_reason as RevocationReason, alreadyRevoked: true };
+    }
+    const revokedAt = new Date(Math.floor(Date.now() / 1000) * 1000);
+    await tx.execute('update issued_certificates set revoked_at = ?, revocation_reason = ? where id = ?', [revokedAt, reason, row.id], 'run');
+    return { serialHex: row.serial_hex, revokedAt, reason: reason as RevocationReason, alreadyRevoked: false };
+  });
+}
+
+/** Every revoked certificate of a CA, for its CRL. */
+export async function listRevoked(em: EntityManager, caId: string): Promise<{ serialHex: string; revokedAt: Date; reason: RevocationReason }[]> {
+  const rows = await em.fork().getConnection().execute<{ serial_hex: string; revoked_at: Date; revocation_reason: string | null }[]>(
+    `select serial_hex, revoked_at, revocation_reason from issued_certificates
+     where ca_id = ? and revoked_at is not null order by revoked_at, serial_hex`, [caId]);
+  return rows.map((r) => ({ serialHex: r.serial_hex, revokedAt: new Date(r.revoked_at), reason: (r.revocation_reason ?? 'unspecified') as RevocationReason }));
+}

@@ -1,0 +1,65 @@
+// The contract between the workflow (select-ca and issue stages) and the certificate authorities.
+// An issuer turns a CSR made on the agent's host into a certificate; the controller never sees the key.
+// Optional abilities (health, revocation, later renewal info) are separate interfaces, so an issuer
+// implements only what its CA can do and callers ask with the type guards below.
+
+export interface IssueRequest {
+  /** PKCS#10, PEM. Made on the agent's host; the controller never sees the key. */
+  csrPem: string;
+  /** Names the certificate must carry: the CSR must request exactly these (its CN, if any, among them). */
+  dnsNames: string[];
+  ipAddresses?: string[];
+  /** Requested; capped by the CA's policy. */
+  validityDays?: number;
+  /** Stored before issuing: the same key again returns the same certificate, never a second one. */
+  idempotencyKey: string;
+}
+
+export interface IssuedCertificate {
+  certificatePem: string;
+  /** Intermediates, leaf's issuer first; the root is published separately (GET /ca/<name>.pem). */
+  chainPem: string;
+  /** Lowercase hex, as `openssl x509 -serial` prints it (less the case). */
+  serialHex: string;
+  notBefore: Date;
+  notAfter: Date;
+  /** SHA-256 of the certificate's DER, lowercase hex without separators. */
+  fingerprintSha256: string;
+}
+
+export interface Issuer {
+  readonly name: string;
+  readonly kind: 'internal' | 'acme';
+  issue(req: IssueRequest, signal?: AbortSignal): Promise<IssuedCertificate>;
+}
+
+export interface HealthCheckedIssuer extends Issuer {
+  health(signal?: AbortSignal): Promise<{ healthy: boolean; detail: string }>;
+}
+
+export interface RevokingIssuer extends Issuer {
+  revoke(serialHex: string, reason?: string): Promise<void>;
+}
+
+/** The CSR or the names are not allowed by the CA's policy (or are malformed): the run fails with this text. */
+export class IssuerPolicyError extends Error {
+  override name = 'IssuerPolicyError';
+}
+
+/** The CA cannot be reached or is unhealthy: the run may fall back to the next CA. */
+export class IssuerUnavailableError extends Error {
+  override name = 'IssuerUnavailableError';
+}
+
+/** The idempotency key was already used for a different request. */
+export class IdempotencyConflictError extends IssuerPolicyError {
+  override name = 'IdempotencyConflictError';
+}
+
+export function isHealthChecked(issuer: Issuer): issuer is HealthCheckedIssuer {
+  return typeof (issuer as Partial<HealthCheckedIssuer>).health === 'function';
+}
+
+export function isRevoking(issuer: Issuer): issuer is RevokingIssuer {
+  return typeof (issuer as Partial<RevokingIssuer>).revoke === 'function';
+}
