@@ -9,11 +9,11 @@ import type { AdminRole } from '../db/entities/admin-token.js';
 import { forbidden, unauthenticated } from './problem.js';
 
 /** What a route needs. Read covers every GET of the inventory. */
-export type Permission = 'read' | 'create-enrollment-token' | 'manage-agents' | 'read-audit' | 'manage-admin-tokens';
+export type Permission = 'read' | 'create-enrollment-token' | 'manage-agents' | 'read-audit' | 'manage-admin-tokens' | 'manage-templates';
 
 const permissions: Record<AdminRole, ReadonlySet<Permission>> = {
-  admin: new Set(['read', 'create-enrollment-token', 'manage-agents', 'read-audit', 'manage-admin-tokens']),
-  operator: new Set(['read', 'create-enrollment-token', 'manage-agents', 'read-audit']),
+  admin: new Set(['read', 'create-enrollment-token', 'manage-agents', 'read-audit', 'manage-admin-tokens', 'manage-templates']),
+  operator: new Set(['read', 'create-enrollment-token', 'manage-agents', 'read-audit', 'manage-templates']),
   approver: new Set(['read']),
   auditor: new Set(['read', 'read-audit']),
 };
@@ -62,7 +62,7 @@ export function requirePermission(permission: Permission): onRequestAsyncHookHan
     const principal = await authenticateAdminToken(requestEm(request), token);
     if (!principal) throw unauthenticated('the token is unknown, revoked or expired');
     if (!roleAllows(principal.role, permission)) {
-      throw forbidden(`role "${principal.role}" may not ${permission === 'read' ? 'read the inventory' : 'create enrolment tokens'}`);
+      throw forbidden(`role "${principal.role}" may not ${permission === 'read' ? 'read the inventory' : permission === 'create-enrollment-token' ? 'create enrolment tokens' : permission.replaceAll('-', ' ')}`);
     }
     request.setDecorator(PRINCIPAL, principal);
   };

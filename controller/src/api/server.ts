@@ -20,6 +20,7 @@ import { endpointRoutes } from './routes/endpoints.js';
 import { findingRoutes } from './routes/findings.js';
 import { enrollmentTokenRoutes } from './routes/enrollment-tokens.js';
 import { healthRoutes } from './routes/health.js';
+import { templateRoutes } from './routes/templates.js';
 import { jsonSerializerCompiler, zodSwaggerTransform, zodValidatorCompiler, type ZodTypeProvider } from './zod-compiler.js';
 
 export interface ApiServerDeps {
@@ -83,6 +84,7 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
   await app.register(endpointRoutes);
   await app.register(auditRoutes);
   await app.register(adminTokenRoutes);
+  await app.register(templateRoutes);
 
   app.withTypeProvider<ZodTypeProvider>().get('/api/v1/openapi.json', {
     schema: {

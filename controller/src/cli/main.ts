@@ -10,6 +10,7 @@ import { readCliEnvironment } from './cli-config.js';
 import { CliError, HelpRequested, UsageError } from './cli-errors.js';
 import type { CommandContext } from './command.js';
 import { loginCommand, LOGIN_USAGE } from './login-command.js';
+import { templatesCommand, TEMPLATES_USAGE } from './templates-command.js';
 import { tokensCommand, TOKENS_USAGE } from './tokens-command.js';
 
 const USAGE = [
@@ -23,6 +24,7 @@ const USAGE = [
   TOKENS_USAGE,
   AUDIT_USAGE,
   ADMIN_TOKENS_USAGE,
+  TEMPLATES_USAGE,
   '',
   'Every command also takes --url URL and --token TOKEN; otherwise CERTFLOW_URL and CERTFLOW_TOKEN,',
   'then the login saved in $CERTFLOWCTL_CONFIG (default ~/.config/certflow/certflowctl.json).',
@@ -37,6 +39,7 @@ const commands: Record<string, (args: string[], ctx: CommandContext) => Promise<
   tokens: tokensCommand,
   audit: auditCommand,
   'admin-tokens': adminTokensCommand,
+  templates: templatesCommand,
 };
 
 export async function runCli(argv: string[], ctx: CommandContext, printError: (text: string) => void): Promise<number> {

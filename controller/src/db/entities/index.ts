@@ -14,6 +14,8 @@ import { NotificationChannel } from './notification-channel.js';
 import { NotificationDelivery } from './notification-delivery.js';
 import { Secret } from './secret.js';
 import { ServiceBinding } from './service-binding.js';
+import { Template } from './template.js';
+import { TemplateVersion } from './template-version.js';
 import { ApprovalDecision, ApprovalLink, ApprovalRequest } from './approval.js';
 import { ManagedCertificate } from './managed-certificate.js';
 import { OutboxMessage } from './outbox-message.js';
@@ -21,9 +23,9 @@ import { SchedulerState } from './scheduler-state.js';
 import { WorkflowRun } from './workflow-run.js';
 import { WorkflowStage } from './workflow-stage.js';
 
-export { Agent, AgentJob, AdminToken, AuditEvent, Certificate, CertificateAuthority, CertificateLocation, Endpoint, EnrollmentToken, IssuedCertificateRecord, Keystore, Secret, ServiceBinding,
+export { Agent, AgentJob, AdminToken, AuditEvent, Certificate, CertificateAuthority, CertificateLocation, Endpoint, EnrollmentToken, IssuedCertificateRecord, Keystore, Secret, ServiceBinding, Template, TemplateVersion,
   ApprovalDecision, ApprovalLink, ApprovalRequest, ManagedCertificate, OutboxMessage, SchedulerState, WorkflowRun, WorkflowStage,
   NotificationChannel, NotificationDelivery };
-export const allEntities = [Agent, AgentJob, AdminToken, AuditEvent, Certificate, CertificateAuthority, CertificateLocation, Endpoint, EnrollmentToken, IssuedCertificateRecord, Keystore, Secret, ServiceBinding,
+export const allEntities = [Agent, AgentJob, AdminToken, AuditEvent, Certificate, CertificateAuthority, CertificateLocation, Endpoint, EnrollmentToken, IssuedCertificateRecord, Keystore, Secret, ServiceBinding, Template, TemplateVersion,
   ApprovalDecision, ApprovalLink, ApprovalRequest, ManagedCertificate, OutboxMessage, SchedulerState, WorkflowRun, WorkflowStage,
   NotificationChannel, NotificationDelivery];

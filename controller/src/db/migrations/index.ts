@@ -7,6 +7,7 @@ import { Migration20261128174216_agent_job_results } from './Migration2026112817
 import { Migration20261128190100_certificate_authorities } from './Migration20261128190100_certificate_authorities.js';
 import { Migration20261128190200_deploy_jobs } from './Migration20261128190200_deploy_jobs.js';
 import { Migration20261128190300_notifications } from './Migration20261128190300_notifications.js';
+import { Migration20261128190400_templates } from './Migration20261128190400_templates.js';
 import { Migration20261128190500_workflow } from './Migration20261128190500_workflow.js';
 
 export const migrationsList: MigrationObject[] = [
@@ -17,5 +18,6 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261128190100_certificate_authorities', class: Migration20261128190100_certificate_authorities },
   { name: 'Migration20261128190200_deploy_jobs', class: Migration20261128190200_deploy_jobs },
   { name: 'Migration20261128190300_notifications', class: Migration20261128190300_notifications },
+  { name: 'Migration20261128190400_templates', class: Migration20261128190400_templates },
   { name: 'Migration20261128190500_workflow', class: Migration20261128190500_workflow },
 ];
