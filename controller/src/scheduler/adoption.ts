@@ -1,0 +1,52 @@
+// Auto-adoption: templates with match rules adopt inventory certificates that match them. The sweep
+// walks the inventory by first-seen time from a stored cursor, a bounded batch each time, so it costs
+// little at a million certificates; a template created or changed since the cursor last moved makes
+// the walk start again from the beginning (older certificates may match the new rules).
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { templateMatches } from '../templates/template-match.js';
+import { listTemplatesWithMatch } from '../templates/template-store.js';
+import { adoptCertificate, dnsNamesOf } from '../managed/managed-certificates.js';
+
+const BATCH = 2000;
+const CURSOR_KEY = 'adoption-cursor';
+
+interface Cursor {
+  firstSeenAt: string;
+  id: string;
+  /** The templates and versions the walk is for: another set restarts it. */
+  rules: string;
+}
+
+export async function adoptByTemplates(tx: EntityManager, now: Date): Promise<number> {
+  const rules = await listTemplatesWithMatch(tx);
+  if (rules.length === 0) return 0;
+  const signature = rules.map((r) => `${r.templateId}@${r.version}`).join(',');
+  const [stored] = await tx.execute<{ value: Cursor }[]>('select value from scheduler_state where key = ?', [CURSOR_KEY]);
+  const cursor: Cursor = stored?.value.rules === signature ? stored.value : { firstSeenAt: '1970-01-01T00:00:00.000Z', id: '00000000-0000-0000-0000-000000000000', rules: signature };
+  const rows = await tx.execute<{ id: string; fingerprint_sha256: string; subject: string; issuer: string; sans: string[]; not_before: string | Date; not_after: string | Date; is_ca: boolean; first_seen_at: string | Date }[]>(
+    `select c.id, c.fingerprint_sha256, c.subject, c.issuer, c.sans, c.not_before, c.not_after, c.is_ca, c.first_seen_at
+       from certificates c
+      where (c.first_seen_at, c.id) > (?::timestamptz, ?::uuid) and not c.is_ca
+      order by c.first_seen_at, c.id limit ?`,
+    [cursor.firstSeenAt, cursor.id, BATCH]);
+  let adopted = 0;
+  for (const row of rows) {
+    const cert = { id: row.id, fingerprintSha256: row.fingerprint_sha256, subject: row.subject, issuer: row.issuer, sans: row.sans,
+      notBefore: new Date(row.not_before), notAfter: new Date(row.not_after), isCa: row.is_ca };
+    const dnsNames = dnsNamesOf(cert);
+    if (dnsNames.length === 0 || cert.notAfter < now) continue;
+    const cn = /(?:^|,\s*)CN=([^,]+)/.exec(cert.subject)?.[1]?.trim() ?? null;
+    const rule = rules.find((r) => templateMatches(r.match, { dnsNames, commonName: cn, issuerDn: cert.issuer, labels: {}, hostGroups: [] }));
+    if (!rule) continue;
+    const [managed] = await tx.execute<{ id: string }[]>(
+      `select id from managed_certificates where (source_certificate_id = ? or current_fingerprint_sha256 = ?) and state <> 'retired'`, [cert.id, cert.fingerprintSha256]);
+    if (managed) continue;
+    if (await adoptCertificate(tx, { certificate: cert, templateId: rule.templateId, adoptedBy: `template:${rule.name}` }, now)) adopted += 1;
+  }
+  const last = rows.at(-1);
+  const next: Cursor = last ? { firstSeenAt: new Date(last.first_seen_at).toISOString(), id: last.id, rules: signature } : cursor;
+  await tx.execute(
+    `insert into scheduler_state (key, value, updated_at) values (?, ?::jsonb, now()) on conflict (key) do update set value = excluded.value, updated_at = now()`,
+    [CURSOR_KEY, JSON.stringify(next)], 'run');
+  return adopted;
+}

@@ -1,0 +1,105 @@
+// The renewal scheduler. Every replica runs the loop; each sweep takes a transaction-scoped advisory
+// lock first, so only one replica sweeps at a time (a leader per sweep: a dead leader holds nothing).
+// A sweep (1) lets templates adopt new inventory certificates, (2) recomputes renewal times after a
+// template changed, (3) starts runs for certificates whose window opened, oldest first, at most
+// `maxStartsPerSweep` at a time, so a restart after downtime does not start everything at once. The
+// one-active-run unique index is the last word against duplicates.
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { Logger } from '../log.js';
+import type { Subjects } from '../messaging/subjects.js';
+import { ManagedCertificate } from '../db/entities/managed-certificate.js';
+import { kickOutbox } from '../workflow/outbox.js';
+import { startRun } from '../workflow/runs.js';
+import { adoptByTemplates } from './adoption.js';
+import { computeRenewAfter } from './renewal-window.js';
+import { getTemplateVersion } from '../templates/template-store.js';
+
+const SCHEDULER_LOCK_KEY = 0x63667363; // "cfsc"
+
+export interface SchedulerOptions {
+  intervalMs: number;
+  maxStartsPerSweep: number;
+}
+
+export interface SweepResult {
+  swept: boolean;
+  adopted: number;
+  rescheduled: number;
+  started: number;
+}
+
+export class RenewalScheduler {
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private sweeping: Promise<unknown> | null = null;
+
+  constructor(private readonly orm: MikroORM, private readonly subjects: Subjects, private readonly log: Logger, private readonly options: SchedulerOptions) {}
+
+  start(): void {
+    const loop = async () => {
+      if (this.stopped) return;
+      this.sweeping = this.sweep().catch((err) => this.log.warn({ err: (err as Error).message }, 'scheduler: sweep failed'));
+      await this.sweeping;
+      if (!this.stopped) this.timer = setTimeout(loop, this.options.intervalMs);
+    };
+    this.timer = setTimeout(loop, Math.random() * Math.min(1000, this.options.intervalMs));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.sweeping;
+  }
+
+  async sweep(now: Date = new Date()): Promise<SweepResult> {
+    const result = await this.orm.em.fork().transactional(async (tx) => {
+      const [lock] = await tx.execute<{ locked: boolean }[]>('select pg_try_advisory_xact_lock(?) as locked', [SCHEDULER_LOCK_KEY]);
+      if (!lock?.locked) return { swept: false, adopted: 0, rescheduled: 0, started: 0 };
+      const adopted = await adoptByTemplates(tx, now);
+      const rescheduled = await rescheduleChangedTemplates(tx);
+      const started = await this.startDueRuns(tx, now);
+      return { swept: true, adopted, rescheduled, started };
+    });
+    if (result.started > 0) {
+      kickOutbox();
+      this.log.info(result, 'scheduler: sweep');
+    }
+    return result;
+  }
+
+  private async startDueRuns(tx: EntityManager, now: Date): Promise<number> {
+    const due = await tx.execute<{ id: string }[]>(
+      `select m.id from managed_certificates m
+        where m.state = 'active' and m.renew_after <= ? and (m.backoff_until is null or m.backoff_until <= ?)
+          and not exists (select 1 from workflow_runs r where r.managed_certificate_id = m.id
+                            and r.state not in ('succeeded', 'failed', 'rejected', 'cancelled', 'rolled-back'))
+        order by m.renew_after limit ?`,
+      [now, now, this.options.maxStartsPerSweep]);
+    let started = 0;
+    for (const { id } of due) {
+      const managed = await tx.findOneOrFail(ManagedCertificate, { id });
+      if (await startRun(tx, this.subjects, managed, 'scheduled', 'scheduler', now)) started += 1;
+    }
+    return started;
+  }
+}
+
+/** A new template version may change thresholds: recompute renewal times made with an older one. */
+async function rescheduleChangedTemplates(tx: EntityManager): Promise<number> {
+  const stale = await tx.execute<{ id: string }[]>(
+    `select m.id from managed_certificates m join templates t on t.id = m.template_id
+      where m.state = 'active' and m.current_not_after is not null
+        and (m.renewal_computed_with_version is distinct from t.current_version)
+      limit 500`);
+  for (const { id } of stale) {
+    const managed = await tx.findOneOrFail(ManagedCertificate, { id });
+    const template = await getTemplateVersion(tx, managed.templateId);
+    managed.renewAfter = computeRenewAfter({
+      notBefore: managed.currentNotBefore!, notAfter: managed.currentNotAfter!, renewal: template.document.renewal,
+      ariWindow: managed.ariWindowStart && managed.ariWindowEnd ? { start: managed.ariWindowStart, end: managed.ariWindowEnd } : null, random: Math.random,
+    });
+    managed.renewalComputedWithVersion = template.version;
+  }
+  await tx.flush();
+  return stale.length;
+}

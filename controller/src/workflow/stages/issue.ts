@@ -1,0 +1,106 @@
+// issue: for each host that will hold the key, the host's agent makes the key and a CSR (the key never
+// leaves the host); the controller sends the CSR to the CA chosen by select-ca and checks what comes
+// back: the certificate's public key must be the CSR's and its names the managed certificate's.
+// The CA call carries an idempotency key (run + host), so a retry after a crash gets the same
+// certificate back instead of a second one.
+import { createHash, X509Certificate } from 'node:crypto';
+import type { IssuedCertificate } from '../../issuers/issuer.js';
+import { IssuerPolicyError } from '../../issuers/issuer.js';
+import type { StageHandler } from '../stage-handler.js';
+import { PermanentStageError } from '../stage-handler.js';
+import type { RunTarget } from './discover.js';
+import { jobTimedOut, readJobs, startAgentJob, type JobRef } from './agent-job-wait.js';
+
+export interface IssuedForHost {
+  agentId: string;
+  keyId: string;
+  certificatePem: string;
+  chainPem: string;
+  fingerprintSha256: string;
+  serialHex: string;
+  notBefore: string;
+  notAfter: string;
+  ca: string;
+}
+
+interface IssueProgress {
+  csrJobs: (JobRef & { keyId: string })[];
+  issued: IssuedForHost[];
+}
+
+export const issue: StageHandler = async (ctx) => {
+  const { tx, run, managed, template, deps, context } = ctx;
+  const targets = (context.discover as { targets: RunTarget[] }).targets;
+  const ca = (context['select-ca'] as { ca: string }).ca;
+  const hosts = [...new Set(targets.map((t) => t.agentId))];
+  if (template.key.multiHost === 'shared' && hosts.length > 1) {
+    throw new PermanentStageError('key.multiHost "shared" (one key shipped to several hosts) is not available yet; use "per-host"');
+  }
+  const progress: IssueProgress = (context.issueProgress as IssueProgress | undefined) ?? { csrJobs: [], issued: [] };
+  context.issueProgress = progress;
+  const now = deps.now();
+
+  // 1. A CSR job per host, once.
+  for (const [i, agentId] of hosts.entries()) {
+    if (progress.csrJobs.some((j) => j.agentId === agentId)) continue;
+    const keyId = `r-${run.id.slice(0, 8)}-${createHash('sha256').update(`${run.id}:${agentId}`).digest('hex').slice(0, 16)}-${i}`;
+    const ipAddresses = managed.ipAddresses;
+    const ref = await startAgentJob(ctx, agentId, 'makeCsr', {
+      keyId, keyType: template.key.type, commonName: managed.dnsNames[0] ?? '', dnsNames: managed.dnsNames, ipAddresses,
+    });
+    progress.csrJobs.push({ ...ref, keyId });
+  }
+
+  // 2. Each answered CSR goes to the CA.
+  const jobs = await readJobs(tx, progress.csrJobs);
+  const waitingFor: string[] = [];
+  for (const ref of progress.csrJobs) {
+    if (progress.issued.some((c) => c.agentId === ref.agentId)) continue;
+    const job = jobs.get(ref.jobId);
+    if (!job) throw new PermanentStageError(`CSR job ${ref.jobId} disappeared`);
+    if (job.state === 'failed') throw new PermanentStageError(`agent ${ref.agentId} could not make a key and CSR: ${job.error ?? 'no reason given'}`);
+    if (job.state !== 'succeeded') {
+      if (jobTimedOut(job, deps.settings.agentJobTimeoutMs, now)) throw new PermanentStageError(`agent ${ref.agentId} did not answer the CSR job within ${Math.round(deps.settings.agentJobTimeoutMs / 60000)} min`);
+      waitingFor.push(ref.agentId);
+      continue;
+    }
+    const csr = (job.result as { csr?: { csrPem: string; publicKeySha256: string } } | null)?.csr;
+    if (!csr?.csrPem) throw new PermanentStageError(`agent ${ref.agentId} answered the CSR job without a CSR`);
+    const issuer = await deps.loadIssuer(tx, ca);
+    let cert: IssuedCertificate;
+    try {
+      cert = await issuer.issue({
+        csrPem: csr.csrPem, dnsNames: managed.dnsNames, ipAddresses: managed.ipAddresses,
+        validityDays: template.ca.validityDays, idempotencyKey: `${run.id}:${ref.agentId}`,
+      }, ctx.signal);
+    } catch (err) {
+      if (err instanceof IssuerPolicyError) throw new PermanentStageError(`${ca} refused: ${err.message}`);
+      throw err;
+    }
+    checkIssued(cert, csr.publicKeySha256, managed.dnsNames);
+    progress.issued.push({
+      agentId: ref.agentId, keyId: ref.keyId, certificatePem: cert.certificatePem, chainPem: cert.chainPem, fingerprintSha256: cert.fingerprintSha256,
+      serialHex: cert.serialHex, notBefore: cert.notBefore.toISOString(), notAfter: cert.notAfter.toISOString(), ca,
+    });
+    await ctx.emit({ kind: 'certificate.issued', severity: 'info', summary: `${ca} issued a certificate for ${managed.dnsNames.join(', ')} (serial ${cert.serialHex})`,
+      details: { agentId: ref.agentId, fingerprintSha256: cert.fingerprintSha256, notAfter: cert.notAfter.toISOString() } });
+    await ctx.audit('certificate.issued', { ca, agentId: ref.agentId, serial: cert.serialHex, fingerprintSha256: cert.fingerprintSha256 });
+  }
+  if (waitingFor.length > 0) return { type: 'wait', reason: `CSR from ${waitingFor.length} agent(s)`, output: { issued: progress.issued.length, of: hosts.length } };
+  return { type: 'done', output: { ca, certificates: progress.issued.map(({ certificatePem: _c, chainPem: _ch, ...rest }) => rest) } };
+};
+
+/** The CA must have certified the host's key and exactly the names asked for. */
+function checkIssued(cert: IssuedCertificate, csrPublicKeySha256: string, dnsNames: string[]): void {
+  const x509 = new X509Certificate(cert.certificatePem);
+  const spki = x509.publicKey.export({ type: 'spki', format: 'der' });
+  const keyHash = createHash('sha256').update(spki).digest('hex');
+  if (csrPublicKeySha256 && keyHash !== csrPublicKeySha256.toLowerCase()) {
+    throw new PermanentStageError('the CA returned a certificate whose public key is not the one in the CSR');
+  }
+  const sans = (x509.subjectAltName ?? '').split(', ').filter((s) => s.startsWith('DNS:')).map((s) => s.slice(4).toLowerCase()).sort();
+  const wanted = [...new Set(dnsNames.map((n) => n.toLowerCase()))].sort();
+  if (sans.join(',') !== wanted.join(',')) {
+    throw new PermanentStageError(`the CA returned a certificate for ${sans.join(', ') || 'no DNS names'}, not ${wanted.join(', ')}`);
+  }
+}
