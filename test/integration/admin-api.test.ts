@@ -365,6 +365,13 @@ describe('OpenAPI document', () => {
     ['get', '/api/v1/audit', true],
     ['get', '/api/v1/audit/export', true],
     ['get', '/api/v1/audit/verify', true],
+    ['get', '/api/v1/templates', true],
+    ['post', '/api/v1/templates', true],
+    ['get', '/api/v1/templates/{name}', true],
+    ['put', '/api/v1/templates/{name}', true],
+    ['delete', '/api/v1/templates/{name}', true],
+    ['get', '/api/v1/templates/{name}/versions', true],
+    ['get', '/api/v1/templates/{name}/versions/{version}', true],
   ];
 
   it('documents every route, its parameters, responses and the bearer scheme', async () => {
@@ -378,7 +385,7 @@ describe('OpenAPI document', () => {
     expect(documented.sort()).toEqual(routes.map(([method, path]) => `${method} ${path}`).sort());
     for (const [method, path, authenticated] of routes) {
       const operation = doc.paths[path][method];
-      const created = method === 'post' && (path === '/api/v1/enrollment-tokens' || path === '/api/v1/admin-tokens');
+      const created = method === 'post' && (path === '/api/v1/enrollment-tokens' || path === '/api/v1/admin-tokens' || path === '/api/v1/templates');
       const accepted = path.endsWith('/rescan') || path.endsWith('/network-scan') || path.endsWith('/csr');
       expect(operation.responses, `${method} ${path}`).toHaveProperty(created ? '201' : accepted ? '202' : '200');
       expect(operation.security ?? doc.security, `${method} ${path}`).toEqual(authenticated ? [{ bearerAuth: [] }] : []);
