@@ -9,6 +9,7 @@ import { ConfigError, errorMessage } from './errors.js';
 import { createSecretBox, loadMasterKey, MasterKeyMismatchError, writeNewMasterKey } from './crypto/master-key.js';
 import { loadOrCreateAgentCa } from './crypto/agent-ca-store.js';
 import type { AgentCa } from './crypto/agent-ca.js';
+import { ensureBuiltinCa } from './issuers/internal/internal-ca-store.js';
 import { ensureInitialAdminToken } from './auth/admin-tokens.js';
 import { subjects as makeSubjects } from './messaging/subjects.js';
 import { connectBroker, connectDatabase, watchDatabase, type Readiness } from './startup.js';
@@ -40,6 +41,7 @@ async function run(config: ControllerConfig): Promise<void> {
     readiness: () => ({ ...readiness }),
     agentCa: () => (agentCa ? { certPem: agentCa.certPem, fingerprintSha256: agentCa.fingerprintSha256 } : null),
     nats: () => (nc ? { nc, subjects } : null),
+    box,
   });
   const apiAddress = splitHostPort(config.apiListen);
   await api.listen({ host: apiAddress.host, port: apiAddress.port });
@@ -73,6 +75,8 @@ async function run(config: ControllerConfig): Promise<void> {
 
   agentCa = (await loadOrCreateAgentCa(orm.em.fork(), box)).ca;
   log.info({ caFingerprintSha256: agentCa.fingerprintSha256 }, 'agent CA ready');
+  const builtinCa = await ensureBuiltinCa(orm.em.fork(), box);
+  log.info({ created: builtinCa.created }, 'built-in CA ready');
   const initialToken = await ensureInitialAdminToken(orm.em.fork(), config.adminToken);
   if (initialToken) {
     // Shown once, on the terminal only (never through the logger): only its hash is stored.

@@ -7,12 +7,15 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { NatsConnection } from 'nats';
 import type { ControllerConfig } from '../config.js';
+import type { SecretBox } from '../crypto/master-key.js';
 import type { Subjects } from '../messaging/subjects.js';
 import type { Logger } from '../log.js';
 import { decorateRequests, setRequestEm } from './auth.js';
 import { frameworkErrorHandler, registerProblemHandlers } from './problem.js';
 import { agentRoutes } from './routes/agents.js';
 import { agentDeployJobRoutes } from './routes/agent-deploy-jobs.js';
+import { caPublicationRoutes } from './routes/ca-publication.js';
+import { caRoutes } from './routes/cas.js';
 import { adminTokenRoutes } from './routes/admin-tokens.js';
 import { auditRoutes } from './routes/audit.js';
 import { certificateRoutes } from './routes/certificates.js';
@@ -20,6 +23,10 @@ import { endpointRoutes } from './routes/endpoints.js';
 import { findingRoutes } from './routes/findings.js';
 import { enrollmentTokenRoutes } from './routes/enrollment-tokens.js';
 import { healthRoutes } from './routes/health.js';
+import { managedCertificateRoutes } from './routes/managed-certificates.js';
+import { runRoutes } from './routes/runs.js';
+import { approvalRoutes } from './routes/approvals.js';
+import { subjects as makeSubjects } from '../messaging/subjects.js';
 import { templateRoutes } from './routes/templates.js';
 import { jsonSerializerCompiler, zodSwaggerTransform, zodValidatorCompiler, type ZodTypeProvider } from './zod-compiler.js';
 
@@ -31,6 +38,8 @@ export interface ApiServerDeps {
   agentCa: () => { certPem: string; fingerprintSha256: string } | null;
   /** NATS, for waking the replica that holds an agent's stream; null until connected (jobs still wait in Postgres). */
   nats?: () => { nc: NatsConnection; subjects: Subjects } | null;
+  /** The master key's box, for the CA routes (revocation, CRLs); without it they answer 503. */
+  box?: SecretBox;
 }
 
 export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInstance> {
@@ -84,7 +93,15 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
   await app.register(endpointRoutes);
   await app.register(auditRoutes);
   await app.register(adminTokenRoutes);
+  // Tests build the API with a partial config: fall back to the listen address as main.ts's config would.
+  const publicUrl = deps.config.publicUrl ?? `http://${deps.config.apiListen ?? '127.0.0.1:7080'}`;
+  await app.register(caRoutes({ box: deps.box ?? null, publicUrl }));
+  await app.register(caPublicationRoutes({ box: deps.box ?? null, publicUrl }));
   await app.register(templateRoutes);
+  const workflowSubjects = makeSubjects(deps.config.natsPrefix ?? 'certflow');
+  await app.register(managedCertificateRoutes({ subjects: workflowSubjects }));
+  await app.register(runRoutes({ subjects: workflowSubjects }));
+  await app.register(approvalRoutes({ subjects: workflowSubjects, box: deps.box ?? null }));
 
   app.withTypeProvider<ZodTypeProvider>().get('/api/v1/openapi.json', {
     schema: {

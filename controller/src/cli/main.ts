@@ -3,6 +3,7 @@
 import { adminTokensCommand, ADMIN_TOKENS_USAGE } from './admin-tokens-command.js';
 import { agentsCommand, AGENTS_USAGE } from './agents-command.js';
 import { auditCommand, AUDIT_USAGE } from './audit-command.js';
+import { casCommand, CAS_USAGE } from './cas-command.js';
 import { certsCommand, CERTS_USAGE } from './certs-command.js';
 import { endpointsCommand, ENDPOINTS_USAGE } from './endpoints-command.js';
 import { findingsCommand, FINDINGS_USAGE } from './findings-command.js';
@@ -24,6 +25,7 @@ const USAGE = [
   TOKENS_USAGE,
   AUDIT_USAGE,
   ADMIN_TOKENS_USAGE,
+  CAS_USAGE,
   TEMPLATES_USAGE,
   '',
   'Every command also takes --url URL and --token TOKEN; otherwise CERTFLOW_URL and CERTFLOW_TOKEN,',
@@ -39,6 +41,7 @@ const commands: Record<string, (args: string[], ctx: CommandContext) => Promise<
   tokens: tokensCommand,
   audit: auditCommand,
   'admin-tokens': adminTokensCommand,
+  cas: casCommand,
   templates: templatesCommand,
 };
 
