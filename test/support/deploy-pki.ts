@@ -62,3 +62,16 @@ export async function issueLeaf(pki: TestPki, names: string[], options: { key?: 
     fingerprint256: new X509Certificate(certificatePem).fingerprint256,
   };
 }
+
+/** Signs a CSR made elsewhere (an agent's key store holds its key) with the intermediate, for `names`. */
+export async function signCsr(pki: TestPki, csrPem: string, names: string[], days = 30): Promise<Omit<IssuedLeaf, 'keyPem'>> {
+  const stem = `csr-${++leaves}-${randomBytes(3).toString('hex')}`;
+  const at = (suffix: string) => join(pki.dir, `${stem}.${suffix}`);
+  const san = names.map((n) => (/^[\d.]+$/.test(n) ? `IP:${n}` : `DNS:${n}`)).join(',');
+  await writeFile(at('csr'), csrPem);
+  await writeFile(at('ext'), `basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=${san}\n`);
+  openssl(['x509', '-req', '-in', at('csr'), '-CA', join(pki.dir, 'intermediate.crt'), '-CAkey', join(pki.dir, 'intermediate.key'),
+    '-set_serial', `0x${randomBytes(8).toString('hex')}`, '-days', String(days), '-extfile', at('ext'), '-out', at('crt')]);
+  const certificatePem = await readFile(at('crt'), 'utf8');
+  return { certificatePem, chainPem: pki.intermediatePem, fingerprint256: new X509Certificate(certificatePem).fingerprint256 };
+}
