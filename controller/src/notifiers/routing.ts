@@ -1,0 +1,58 @@
+// Which channels an event goes to. A template's notification rules decide for the event kinds they name;
+// for kinds a template says nothing about (and for events of no template: expiring inventory
+// certificates, offline agents) each channel's default events decide. A template rule naming a kind
+// with no channels is how a template silences the defaults for that kind.
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { EventKind } from '../events/certflow-event.js';
+
+export interface NotificationRule {
+  events: string[];
+  channels: string[];
+}
+
+/** The notification rules of a template, or null when it has none (or does not exist). */
+export type RulesFor = (templateId: string) => Promise<NotificationRule[] | null>;
+
+export interface RoutableChannel {
+  name: string;
+  enabled: boolean;
+  defaultEvents: string[];
+}
+
+/** '*' stands for every kind except `test`, which goes only to the channel being tested. */
+export function ruleMatches(events: readonly string[], kind: EventKind): boolean {
+  return events.includes(kind) || (kind !== 'test' && events.includes('*'));
+}
+
+/**
+ * The channel names to deliver to. Names a template gives that match no channel are returned too: the
+ * worker records them as failed deliveries, so a misspelt channel is visible, not silent.
+ */
+export function routeEvent(kind: EventKind, templateRules: readonly NotificationRule[] | null, channels: readonly RoutableChannel[]): string[] {
+  const matching = (templateRules ?? []).filter((rule) => ruleMatches(rule.events, kind));
+  const byName = new Map(channels.map((c) => [c.name, c]));
+  if (matching.length) {
+    const names = [...new Set(matching.flatMap((rule) => rule.channels))];
+    return names.filter((name) => byName.get(name)?.enabled !== false);
+  }
+  return channels.filter((c) => c.enabled && ruleMatches(c.defaultEvents, kind)).map((c) => c.name);
+}
+
+/**
+ * Reads a template's rules from its current version (templates / template_versions). Until those tables
+ * exist, every event follows the defaults.
+ */
+export function templateRulesFromDatabase(em: () => EntityManager): RulesFor {
+  return async (templateId) => {
+    try {
+      const [row] = await em().execute<{ rules: NotificationRule[] | null }[]>(
+        `select tv.document -> 'notifications' -> 'rules' as rules
+           from templates t join template_versions tv on tv.template_id = t.id and tv.version = t.current_version
+          where t.id = ?`, [templateId]);
+      return row?.rules ?? null;
+    } catch (err) {
+      if ((err as { code?: string }).code === '42P01') return null; // undefined_table
+      throw err;
+    }
+  };
+}
