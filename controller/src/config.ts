@@ -34,12 +34,29 @@ const configSchema = z.strictObject({
   agentCertificateDays: z.number().int().min(1).max(3650).default(30),
   enrollmentTokenDefaultHours: z.number().int().min(1).max(24 * 365).default(24),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** How often the renewal scheduler sweeps for certificates whose window opened. */
+  schedulerIntervalSeconds: z.number().min(0.1).max(3600).default(30),
+  /** Runs one sweep may start: after downtime the backlog starts in waves, not all at once. */
+  maxStartsPerSweep: z.number().int().min(1).max(10_000).default(50),
+  /** Stage handlers one replica works at once. */
+  workflowConcurrency: z.number().int().min(1).max(256).default(16),
+  /** A replica that dies mid-stage: its work is redelivered to another after this. */
+  workflowAckWaitSeconds: z.number().min(1).max(3600).default(30),
+  stageTimeoutSeconds: z.number().min(1).max(3600).default(120),
+  stageMaxAttempts: z.number().int().min(1).max(100).default(5),
+  stageRetryDelaySeconds: z.number().min(0.1).max(3600).default(2),
+  /** A stage waiting for an agent that never answers fails after this. */
+  agentJobTimeoutMinutes: z.number().min(0.1).max(7 * 24 * 60).default(30),
+  /** A stage unfinished this long raises stage.stuck (approvals have their own deadlines). */
+  stageStuckAfterMinutes: z.number().min(0.1).max(7 * 24 * 60).default(60),
+  /** How often waiting stages, retries and deadlines are looked at. */
+  workflowTickMs: z.number().int().min(50).max(60_000).default(1000),
 });
 
 export type ControllerConfig = Omit<z.infer<typeof configSchema>, 'publicUrl'> & { publicUrl: string };
 
 /** Environment variable → config key, and how to read its value. */
-const envKeys: Record<string, [keyof ControllerConfig, 'string' | 'int' | 'list']> = {
+const envKeys: Record<string, [keyof ControllerConfig, 'string' | 'int' | 'number' | 'list']> = {
   CERTFLOW_DATABASE_URL: ['databaseUrl', 'string'],
   CERTFLOW_NATS_URL: ['natsUrl', 'string'],
   CERTFLOW_NATS_PREFIX: ['natsPrefix', 'string'],
@@ -55,6 +72,16 @@ const envKeys: Record<string, [keyof ControllerConfig, 'string' | 'int' | 'list'
   CERTFLOW_AGENT_CERTIFICATE_DAYS: ['agentCertificateDays', 'int'],
   CERTFLOW_ENROLLMENT_TOKEN_DEFAULT_HOURS: ['enrollmentTokenDefaultHours', 'int'],
   CERTFLOW_LOG_LEVEL: ['logLevel', 'string'],
+  CERTFLOW_SCHEDULER_INTERVAL_SECONDS: ['schedulerIntervalSeconds', 'number'],
+  CERTFLOW_MAX_STARTS_PER_SWEEP: ['maxStartsPerSweep', 'int'],
+  CERTFLOW_WORKFLOW_CONCURRENCY: ['workflowConcurrency', 'int'],
+  CERTFLOW_WORKFLOW_ACK_WAIT_SECONDS: ['workflowAckWaitSeconds', 'number'],
+  CERTFLOW_STAGE_TIMEOUT_SECONDS: ['stageTimeoutSeconds', 'number'],
+  CERTFLOW_STAGE_MAX_ATTEMPTS: ['stageMaxAttempts', 'int'],
+  CERTFLOW_STAGE_RETRY_DELAY_SECONDS: ['stageRetryDelaySeconds', 'number'],
+  CERTFLOW_AGENT_JOB_TIMEOUT_MINUTES: ['agentJobTimeoutMinutes', 'number'],
+  CERTFLOW_STAGE_STUCK_AFTER_MINUTES: ['stageStuckAfterMinutes', 'number'],
+  CERTFLOW_WORKFLOW_TICK_MS: ['workflowTickMs', 'int'],
 };
 
 export function loadControllerConfig(env: NodeJS.ProcessEnv = process.env): ControllerConfig {
@@ -66,6 +93,9 @@ export function loadControllerConfig(env: NodeJS.ProcessEnv = process.env): Cont
     if (raw === undefined || raw === '') continue;
     if (kind === 'int') {
       if (!/^\d+$/.test(raw)) throw new ConfigError(`${name}: expected a whole number, got "${raw}"`);
+      fromEnv[key] = Number(raw);
+    } else if (kind === 'number') {
+      if (!/^\d+(\.\d+)?$/.test(raw)) throw new ConfigError(`${name}: expected a number, got "${raw}"`);
       fromEnv[key] = Number(raw);
     } else if (kind === 'list') {
       fromEnv[key] = raw.split(',').map((s) => s.trim()).filter(Boolean);

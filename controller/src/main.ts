@@ -17,6 +17,7 @@ import { startGateway, type Gateway } from './gateway/server.js';
 import { SessionRegistry } from './gateway/session-registry.js';
 import { createApiServer } from './api/server.js';
 import { createOrm, migrate } from './db/orm.js';
+import { startWorkflowEngine, type WorkflowEngine } from './workflow/workflow-engine.js';
 
 const USAGE = 'usage: certflow-controller [run | migrate | init-master-key FILE]';
 
@@ -31,6 +32,7 @@ async function run(config: ControllerConfig): Promise<void> {
   let orm: MikroORM | null = null;
   let nc: NatsConnection | null = null;
   let gateway: Gateway | null = null;
+  let workflow: WorkflowEngine | null = null;
 
   // The API answers /healthz and /readyz from the first moment, so an orchestrator sees "alive, not ready".
   const ormForApi = await createOrm(config.databaseUrl);
@@ -51,6 +53,7 @@ async function run(config: ControllerConfig): Promise<void> {
     if (shutdown.signal.aborted) return;
     log.info({ signal }, 'shutting down');
     shutdown.abort();
+    await workflow?.stop().catch(() => {});
     await gateway?.stop();
     await api.close();
     await nc?.drain().catch(() => {});
@@ -90,6 +93,7 @@ async function run(config: ControllerConfig): Promise<void> {
     checkInIntervalSeconds: config.checkInIntervalSeconds, agentCertificateDays: config.agentCertificateDays, subjects,
   }, grpcAddress.host, grpcAddress.port);
   readiness.gateway = true;
+  workflow = await startWorkflowEngine(orm, nc, config, subjects, box, log);
   log.info('controller ready');
 }
 

@@ -11,12 +11,16 @@ import { forbidden, unauthenticated } from './problem.js';
 /** What a route needs. Read covers every GET of the inventory. */
 export type Permission = 'read' | 'create-enrollment-token' | 'manage-agents' | 'read-audit' | 'manage-admin-tokens' | 'manage-templates'
   /** Revoke certificates a CA issued: admins only. */
-  | 'manage-cas';
+  | 'manage-cas'
+  /** Adopt, declare and renew certificates; cancel, retry, roll back or accept runs. */
+  | 'manage-certificates'
+  /** Decide approval levels (which levels a token may decide is the template's business). */
+  | 'approve';
 
 const permissions: Record<AdminRole, ReadonlySet<Permission>> = {
-  admin: new Set(['read', 'create-enrollment-token', 'manage-agents', 'read-audit', 'manage-admin-tokens', 'manage-templates', 'manage-cas']),
-  operator: new Set(['read', 'create-enrollment-token', 'manage-agents', 'read-audit', 'manage-templates']),
-  approver: new Set(['read']),
+  admin: new Set(['read', 'create-enrollment-token', 'manage-agents', 'read-audit', 'manage-admin-tokens', 'manage-templates', 'manage-cas', 'manage-certificates', 'approve']),
+  operator: new Set(['read', 'create-enrollment-token', 'manage-agents', 'read-audit', 'manage-templates', 'manage-certificates', 'approve']),
+  approver: new Set(['read', 'approve']),
   auditor: new Set(['read', 'read-audit']),
 };
 

@@ -13,9 +13,9 @@ import type { Logger } from '../log.js';
 import { decorateRequests, setRequestEm } from './auth.js';
 import { frameworkErrorHandler, registerProblemHandlers } from './problem.js';
 import { agentRoutes } from './routes/agents.js';
+import { agentDeployJobRoutes } from './routes/agent-deploy-jobs.js';
 import { caPublicationRoutes } from './routes/ca-publication.js';
 import { caRoutes } from './routes/cas.js';
-import { agentDeployJobRoutes } from './routes/agent-deploy-jobs.js';
 import { adminTokenRoutes } from './routes/admin-tokens.js';
 import { auditRoutes } from './routes/audit.js';
 import { certificateRoutes } from './routes/certificates.js';
@@ -23,6 +23,10 @@ import { endpointRoutes } from './routes/endpoints.js';
 import { findingRoutes } from './routes/findings.js';
 import { enrollmentTokenRoutes } from './routes/enrollment-tokens.js';
 import { healthRoutes } from './routes/health.js';
+import { managedCertificateRoutes } from './routes/managed-certificates.js';
+import { runRoutes } from './routes/runs.js';
+import { approvalRoutes } from './routes/approvals.js';
+import { subjects as makeSubjects } from '../messaging/subjects.js';
 import { templateRoutes } from './routes/templates.js';
 import { jsonSerializerCompiler, zodSwaggerTransform, zodValidatorCompiler, type ZodTypeProvider } from './zod-compiler.js';
 
@@ -94,6 +98,10 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
   await app.register(caRoutes({ box: deps.box ?? null, publicUrl }));
   await app.register(caPublicationRoutes({ box: deps.box ?? null, publicUrl }));
   await app.register(templateRoutes);
+  const workflowSubjects = makeSubjects(deps.config.natsPrefix ?? 'certflow');
+  await app.register(managedCertificateRoutes({ subjects: workflowSubjects }));
+  await app.register(runRoutes({ subjects: workflowSubjects }));
+  await app.register(approvalRoutes({ subjects: workflowSubjects, box: deps.box ?? null }));
 
   app.withTypeProvider<ZodTypeProvider>().get('/api/v1/openapi.json', {
     schema: {

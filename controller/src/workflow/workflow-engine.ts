@@ -1,0 +1,57 @@
+// The workflow's moving parts, started and stopped together by the composition root: the outbox relay,
+// the stage runner, the watchdog and the renewal scheduler. Every replica runs all four.
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { NatsConnection } from 'nats';
+import type { ControllerConfig } from '../config.js';
+import type { SecretBox } from '../crypto/master-key.js';
+import { loadIssuer } from '../issuers/issuer-registry.js';
+import type { Logger } from '../log.js';
+import type { Subjects } from '../messaging/subjects.js';
+import { RenewalScheduler } from '../scheduler/scheduler.js';
+import { OutboxRelay } from './outbox-relay.js';
+import { WorkflowRunner } from './runner.js';
+import type { StageDeps } from './stage-handler.js';
+import { stageHandlers } from './stages/index.js';
+import { WorkflowWatchdog } from './watchdog.js';
+
+export interface WorkflowEngine {
+  scheduler: RenewalScheduler;
+  stop(): Promise<void>;
+}
+
+export function stageDepsFromConfig(config: ControllerConfig, subjects: Subjects, box: SecretBox, log: Logger): StageDeps {
+  return {
+    subjects, box, log: log.child({ component: 'workflow' }), publicUrl: config.publicUrl,
+    settings: {
+      stageTimeoutMs: config.stageTimeoutSeconds * 1000,
+      maxAttempts: config.stageMaxAttempts,
+      retryDelayMs: config.stageRetryDelaySeconds * 1000,
+      maxRetryDelayMs: Math.max(config.stageRetryDelaySeconds * 1000, 120_000),
+      agentJobTimeoutMs: config.agentJobTimeoutMinutes * 60_000,
+      waitRecheckMs: 30_000,
+    },
+    loadIssuer: (em, name) => loadIssuer(em, box, name, { publicUrl: config.publicUrl }),
+    now: () => new Date(),
+  };
+}
+
+export async function startWorkflowEngine(orm: MikroORM, nc: NatsConnection, config: ControllerConfig, subjects: Subjects, box: SecretBox, log: Logger): Promise<WorkflowEngine> {
+  const deps = stageDepsFromConfig(config, subjects, box, log);
+  const relay = new OutboxRelay(orm, nc, deps.log);
+  const runner = new WorkflowRunner(orm, nc, deps, stageHandlers, { concurrency: config.workflowConcurrency, ackWaitMs: config.workflowAckWaitSeconds * 1000 });
+  const watchdog = new WorkflowWatchdog(orm, subjects, deps.log, { intervalMs: config.workflowTickMs, stuckAfterMs: config.stageStuckAfterMinutes * 60_000 });
+  const scheduler = new RenewalScheduler(orm, subjects, deps.log, { intervalMs: config.schedulerIntervalSeconds * 1000, maxStartsPerSweep: config.maxStartsPerSweep });
+  relay.start();
+  await runner.start();
+  watchdog.start();
+  scheduler.start();
+  return {
+    scheduler,
+    async stop() {
+      await scheduler.stop();
+      await watchdog.stop();
+      await runner.stop();
+      await relay.stop();
+    },
+  };
+}
