@@ -154,12 +154,12 @@ export interface DeliveryFilter {
 }
 
 export async function listDeliveries(em: EntityManager, filter: DeliveryFilter, limit: number, offset: number): Promise<{ items: DeliveryRow[]; total: number }> {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  if (filter.state) (where.push('state = ?'), params.push(filter.state));
-  if (filter.channel) (where.push('channel_name = ?'), params.push(filter.channel));
-  if (filter.eventId) (where.push('event_id = ?'), params.push(filter.eventId));
-  if (filter.eventKind) (where.push('event_kind = ?'), params.push(filter.eventKind));
+  const conditions: Array<[string, string | undefined]> = [
+    ['state = ?', filter.state], ['channel_name = ?', filter.channel], ['event_id = ?', filter.eventId], ['event_kind = ?', filter.eventKind],
+  ];
+  const given = conditions.filter(([, value]) => value !== undefined);
+  const where = given.map(([sql]) => sql);
+  const params: unknown[] = given.map(([, value]) => value);
   const clause = where.length ? `where ${where.join(' and ')}` : '';
   const [{ total }] = await em.execute<{ total: string }[]>(`select count(*) as total from notification_deliveries ${clause}`, params);
   const rows = await em.execute<Record<string, unknown>[]>(

@@ -6,10 +6,6 @@ declare module 'net-snmp' {
     on(event: 'error', listener: (error: Error) => void): void;
     close(): void;
   }
-  class RequestTimedOutError extends Error {}
-  class ResponseInvalidError extends Error {
-    code: number;
-  }
   const snmp: {
     Version2c: number;
     Version3: number;
@@ -18,8 +14,8 @@ declare module 'net-snmp' {
     AuthProtocols: Record<string, number>;
     PrivProtocols: Record<string, number>;
     ResponseInvalidCode: { EAuthFailure: number };
-    RequestTimedOutError: typeof RequestTimedOutError;
-    ResponseInvalidError: typeof ResponseInvalidError;
+    RequestTimedOutError: new (...args: never[]) => Error;
+    ResponseInvalidError: new (...args: never[]) => Error & { code: number };
     createSession(target: string, community: string, options: object): Session;
     createV3Session(target: string, user: object, options: object): Session;
   };

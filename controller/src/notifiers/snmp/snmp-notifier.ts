@@ -64,16 +64,17 @@ function createSession(config: SnmpConfig, secrets: SnmpSecrets, timeoutMs: numb
   return snmp.createV3Session(config.host, user, { ...options, version: snmp.Version3, engineID: v3.engineId });
 }
 
-function failure(err: Error & { code?: number }, config: SnmpConfig): DeliveryError {
+function failure(err: unknown, config: SnmpConfig): DeliveryError {
   const where = `SNMP ${config.mode} to ${config.host}:${config.port}`;
   if (err instanceof snmp.RequestTimedOutError) {
     const why = config.version === 'v3' ? 'the receiver is down, or refused our SNMPv3 user or keys (receivers drop what they cannot authenticate)' : 'the receiver is down or refused the community';
     return new DeliveryError(`${where}: no acknowledgement (${why})`, true, { cause: err });
   }
-  if (err instanceof snmp.ResponseInvalidError && err.code === snmp.ResponseInvalidCode.EAuthFailure) {
-    return new DeliveryError(`${where}: the receiver refused our SNMPv3 credentials: ${err.message}`, false, { cause: err });
+  const error = err as Error & { code?: number };
+  if (err instanceof snmp.ResponseInvalidError && error.code === snmp.ResponseInvalidCode.EAuthFailure) {
+    return new DeliveryError(`${where}: the receiver refused our SNMPv3 credentials: ${error.message}`, false, { cause: err });
   }
-  return new DeliveryError(`${where}: ${err.message}`, true, { cause: err });
+  return new DeliveryError(`${where}: ${error.message}`, true, { cause: err });
 }
 
 export const snmpNotifier: Notifier<SnmpConfig, SnmpSecrets> = {
