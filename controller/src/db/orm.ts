@@ -40,7 +40,18 @@ export async function createOrm(databaseUrl: string): Promise<Orm> {
   return MikroORM.init({ ...ormOptions(databaseUrl), connect: false });
 }
 
+/** An arbitrary constant naming the migrations' advisory lock. */
+const MIGRATION_LOCK_KEY = 0x63666d67; // "cfmg"
+
+/**
+ * Applies pending migrations. Replicas started together on an empty database would otherwise both create
+ * the same tables (and the migrations table itself) and one would fail; a transaction on its own
+ * connection holds an advisory lock while this replica migrates, and the next one then finds nothing to do.
+ */
 export async function migrate(orm: Orm): Promise<string[]> {
-  const applied = await orm.getMigrator().up();
-  return applied.map((m) => m.name);
+  return orm.em.getConnection().getKnex().transaction(async (lock) => {
+    await lock.raw('select pg_advisory_xact_lock(?)', [MIGRATION_LOCK_KEY]);
+    const applied = await orm.getMigrator().up();
+    return applied.map((m) => m.name);
+  });
 }
