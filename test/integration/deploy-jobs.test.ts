@@ -14,7 +14,7 @@ import { hashes, startNginx, writeNginx } from '../support/deploy-servers.js';
 import { freePort } from '../support/free-port.js';
 import { deleteStreamsWithPrefix, testNatsUrl, uniquePrefix } from '../support/nats.js';
 import { createTestDatabase } from '../support/postgres.js';
-import { createEnrollmentToken, eventually, startAgent, startController, type AgentProcess, type ControllerProcess } from '../support/processes.js';
+import { createEnrollmentToken, eventually, runTsx, startAgent, startController, type AgentProcess, type ControllerProcess } from '../support/processes.js';
 import { binary, stopDaemons, type Daemon } from '../support/real-servers.js';
 
 const NAMES = ['shop.example', 'www.shop.example'];
@@ -161,6 +161,12 @@ describe('deploy jobs through the controller', () => {
     expect(await served(first.fingerprint)).toMatchObject({ ok: true });
   });
 
+  it('refuses a key id the agent\'s key store does not hold: keys are never sent, only named', async () => {
+    const job = await runJob('deploy', deployBody(await signed(), { keyId: 'no-such-key' }));
+    expect(job.result!.deploy).toMatchObject({ status: 'refused', problem: 'key' });
+    expect(job.error).toMatch(/key store has no key "no-such-key"/);
+  });
+
   it('refuses a reload command the agent\'s config does not list', async () => {
     const job = await runJob('deploy', deployBody(await signed(), { targets: [nginxTarget({ reloadCommand: 'rm-everything' })] }));
     expect(job.result!.deploy).toMatchObject({ status: 'refused', problem: 'command' });
@@ -220,6 +226,22 @@ describe('deploy jobs through the controller', () => {
     const stale = await runJob('rollback', { deployId: first.deployId, endpoints: endpoints() });
     expect(stale).toMatchObject({ state: 'failed', result: { rollback: { status: 'refused', ok: false } } });
     expect(stale.error).toMatch(/changed since deploy/);
+    expect(await served(hex(certificate.fingerprint256))).toMatchObject({ ok: true });
+  });
+
+  it('deploys with certflowctl agents deploy, which waits for the agent and prints what changed and what is served', async () => {
+    const certificate = await signed();
+    await writeFile(join(base, 'cli.crt'), certificate.certificatePem);
+    await writeFile(join(base, 'cli-chain.crt'), certificate.chainPem);
+    await writeFile(join(base, 'cli-roots.crt'), pki.rootPem);
+    await writeFile(join(base, 'cli-targets.json'), JSON.stringify([nginxTarget()]));
+    const cli = runTsx('controller/src/cli/main.ts', ['agents', 'deploy', agentId, '--key-id', keyId, '--cert', join(base, 'cli.crt'),
+      '--chain', join(base, 'cli-chain.crt'), '--roots', join(base, 'cli-roots.crt'), '--targets', join(base, 'cli-targets.json'),
+      '--endpoints', `127.0.0.1:${port}/shop.example`, '--url', controller.apiUrl, '--token', controller.adminToken], {});
+    expect(await cli.exited, cli.output()).toBe(0);
+    expect(cli.output()).toMatch(/^deploy d-\S+ \(job [0-9a-f-]{36}\): deployed in \d+ ms$/m);
+    expect(cli.output()).toContain(`changed ${certificateFile()}`);
+    expect(cli.output()).toContain(`127.0.0.1:${port} (shop.example): serves ${hex(certificate.fingerprint256)}`);
     expect(await served(hex(certificate.fingerprint256))).toMatchObject({ ok: true });
   });
 

@@ -1,5 +1,6 @@
-// certflowctl agents list | show ID | rescan ID | network-scan ID --ranges R,... --ports P,...
+// certflowctl agents list | show ID | rescan ID | network-scan ID --ranges R,... --ports P,... | csr ID ... | deploy ID ...
 import { CliError, UsageError } from './cli-errors.js';
+import { AGENTS_DEPLOY_USAGE, deployToAgent } from './agents-deploy-command.js';
 import { apiClient, intOption, parseCommand, printJson, type CommandContext } from './command.js';
 import { formatDate, formatDateTime, formatFields, formatTable, pageFooter, truncate } from './table.js';
 import type { AgentDetail, AgentPage, AgentSummary } from '../api/schemas.js';
@@ -16,6 +17,7 @@ export const AGENTS_USAGE = [
   '       certflowctl agents rescan ID [--json]',
   '       certflowctl agents network-scan ID --ranges CIDR[,CIDR...] --ports PORT[,PORT...] [--json]',
   '       certflowctl agents csr ID [--dns NAME[,NAME...]] [--ip ADDR[,ADDR...]] [--cn NAME] [--key-type TYPE] [--key-id ID] [--json]',
+  AGENTS_DEPLOY_USAGE.replace(/^usage: /, '       '),
 ].join('\n');
 
 export async function agentsCommand(args: string[], ctx: CommandContext): Promise<void> {
@@ -25,6 +27,7 @@ export async function agentsCommand(args: string[], ctx: CommandContext): Promis
   if (sub === 'rescan') return rescanAgent(rest, ctx);
   if (sub === 'network-scan') return assignNetworkScan(rest, ctx);
   if (sub === 'csr') return makeCsr(rest, ctx);
+  if (sub === 'deploy') return deployToAgent(rest, ctx);
   throw new UsageError(sub ? `unknown agents command "${sub}"` : 'missing agents command', AGENTS_USAGE);
 }
 
