@@ -372,6 +372,10 @@ describe('OpenAPI document', () => {
     ['delete', '/api/v1/templates/{name}', true],
     ['get', '/api/v1/templates/{name}/versions', true],
     ['get', '/api/v1/templates/{name}/versions/{version}', true],
+    ['get', '/api/v1/cas', true],
+    ['post', '/api/v1/cas/{name}/revoke', true],
+    ['get', '/crl/{file}', false],
+    ['get', '/ca/{file}', false],
   ];
 
   it('documents every route, its parameters, responses and the bearer scheme', async () => {
