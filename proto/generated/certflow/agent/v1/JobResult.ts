@@ -14,7 +14,10 @@ export interface JobResult {
   'validate'?: (_certflow_agent_v1_ValidateOutput | null);
   'rollback'?: (_certflow_agent_v1_RollbackOutput | null);
   /**
-   * What a successful job produced, by job kind.
+   * What the job produced, by job kind. Deploy, validate and rollback jobs answer with their output even
+   * when ok is false (which step failed, what changed, whether it was rolled back). A deploy the agent
+   * was in the middle of when it stopped is answered, once it has restarted and recovered it, with
+   * DeployOutput.status "recovered": the controller sends the unanswered job again and gets that.
    */
   'output'?: "csr"|"deploy"|"validate"|"rollback";
 }
@@ -28,7 +31,10 @@ export interface JobResult__Output {
   'validate'?: (_certflow_agent_v1_ValidateOutput__Output | null);
   'rollback'?: (_certflow_agent_v1_RollbackOutput__Output | null);
   /**
-   * What a successful job produced, by job kind.
+   * What the job produced, by job kind. Deploy, validate and rollback jobs answer with their output even
+   * when ok is false (which step failed, what changed, whether it was rolled back). A deploy the agent
+   * was in the middle of when it stopped is answered, once it has restarted and recovered it, with
+   * DeployOutput.status "recovered": the controller sends the unanswered job again and gets that.
    */
   'output'?: "csr"|"deploy"|"validate"|"rollback";
 }
