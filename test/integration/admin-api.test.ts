@@ -358,6 +358,9 @@ describe('OpenAPI document', () => {
     ['get', '/api/v1/findings', true],
     ['get', '/api/v1/endpoints', true],
     ['post', '/api/v1/agents/{id}/csr', true],
+    ['post', '/api/v1/agents/{id}/deploy', true],
+    ['post', '/api/v1/agents/{id}/validate', true],
+    ['post', '/api/v1/agents/{id}/rollback', true],
     ['get', '/api/v1/agent-jobs/{id}', true],
     ['get', '/api/v1/admin-tokens', true],
     ['post', '/api/v1/admin-tokens', true],
@@ -390,7 +393,7 @@ describe('OpenAPI document', () => {
     for (const [method, path, authenticated] of routes) {
       const operation = doc.paths[path][method];
       const created = method === 'post' && (path === '/api/v1/enrollment-tokens' || path === '/api/v1/admin-tokens' || path === '/api/v1/templates');
-      const accepted = path.endsWith('/rescan') || path.endsWith('/network-scan') || path.endsWith('/csr');
+      const accepted = /\/(rescan|network-scan|csr|deploy|validate|rollback)$/.test(path);
       expect(operation.responses, `${method} ${path}`).toHaveProperty(created ? '201' : accepted ? '202' : '200');
       expect(operation.security ?? doc.security, `${method} ${path}`).toEqual(authenticated ? [{ bearerAuth: [] }] : []);
     }
