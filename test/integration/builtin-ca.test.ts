@@ -239,6 +239,16 @@ describe('issuing', () => {
     }
   });
 
+  it('refuses to load a CA whose stored policy is broken, while still listing it', async () => {
+    await orm.em.getConnection().execute(`update certificate_authorities set policy = '{"maxValidityDays": "lots"}'::jsonb where name = 'builtin'`);
+    try {
+      expect((await listCertificateAuthorities(orm.em)).map((c) => c.name)).toEqual(['builtin']);
+      await expect(builtin()).rejects.toThrow(/CA "builtin" has an invalid policy/);
+    } finally {
+      await setPolicy({});
+    }
+  });
+
   it('knows no CA of another name', async () => {
     await expect(loadIssuer(orm.em.fork(), box, 'nope')).rejects.toThrow(UnknownIssuerError);
   });

@@ -34,17 +34,17 @@ const factories: Record<CaKind, IssuerFactory | null> = {
   acme: null,
 };
 
-function summary(row: CertificateAuthority): CertificateAuthoritySummary {
-  return {
-    id: row.id, name: row.name, kind: row.kind, policy: parseCaPolicy(row.name, row.policy), config: row.config,
-    disabled: row.disabled, createdAt: row.createdAt,
-  };
+function summary(row: CertificateAuthority, policy: CaPolicy): CertificateAuthoritySummary {
+  return { id: row.id, name: row.name, kind: row.kind, policy, config: row.config, disabled: row.disabled, createdAt: row.createdAt };
 }
 
-/** Every CA, by name. */
+/**
+ * Every CA, by name, with its policy as stored: a CA whose policy does not parse is still listed (loading
+ * its issuer fails and says why), so one broken row does not hide the others.
+ */
 export async function listCertificateAuthorities(em: EntityManager): Promise<CertificateAuthoritySummary[]> {
   const rows = await em.fork().find(CertificateAuthority, {}, { orderBy: { name: 'asc' }, disableIdentityMap: true });
-  return rows.map(summary);
+  return rows.map((row) => summary(row, row.policy));
 }
 
 /** The issuer for CA `name`; UnknownIssuerError when there is no such CA or its kind has no implementation yet. */
@@ -53,5 +53,5 @@ export async function loadIssuer(em: EntityManager, box: SecretBox, name: string
   if (!row) throw new UnknownIssuerError(`no certificate authority named "${name}"`);
   const factory = factories[row.kind];
   if (!factory) throw new UnknownIssuerError(`CA "${name}" is of kind "${row.kind}", which this controller cannot issue from yet`);
-  return factory(em, box, summary(row), options);
+  return factory(em, box, summary(row, parseCaPolicy(name, row.policy)), options);
 }
