@@ -44,7 +44,7 @@ describe('the built-in CA in the controller', () => {
     const [a, b] = await Promise.all(replicas.map(chain));
     expect(a).toBe(b);
     const list = await replicas[1].api('/api/v1/cas');
-    expect((await list.json()).items[0]).toMatchObject({ crlUrl: 'https://certflow.example.test/crl/builtin.crl', health: { healthy: true } });
+    expect(((await list.json()) as { items: unknown[] }).items[0]).toMatchObject({ crlUrl: 'https://certflow.example.test/crl/builtin.crl', health: { healthy: true } });
   });
 
   it('serves the same root after a restart', async () => {
