@@ -40,6 +40,21 @@ async function filesNow(entry: JournalEntry): Promise<{ state: FilesNow; changed
   return { state: 'other', changed: entry.files.filter((f, i) => current[i] !== f.newSha256 && current[i] !== (f.previous?.sha256 ?? null)).map((f) => f.path) };
 }
 
+/** A state in which a deploy's new files may still be in place (everything but "nothing happened" and "undone"). */
+function mayHoldItsFiles(entry: JournalEntry): boolean {
+  if (entry.state === 'abandoned' || entry.state === 'rolled-back') return false;
+  // Recovery notes its action first: "reverted on agent start: ...".
+  return !(entry.state === 'recovered' && entry.note?.startsWith('reverted'));
+}
+
+/** Later deploys that wrote any of this deploy's files and were not undone: their content must not be thrown away. */
+async function laterDeploysOver(entry: JournalEntry, journal: DeployJournal): Promise<string[]> {
+  const paths = new Set(entry.files.map((f) => f.path));
+  return (await journal.list())
+    .filter((e) => e.deployId !== entry.deployId && e.startedAt > entry.startedAt && mayHoldItsFiles(e) && e.files.some((f) => paths.has(f.path)))
+    .map((e) => e.deployId);
+}
+
 export async function rollbackDeploy(options: RollbackDeployOptions): Promise<RollbackDeployResult> {
   const journal = new DeployJournal(options.stateDir);
   let entry: JournalEntry;
@@ -61,6 +76,12 @@ export async function rollbackDeploy(options: RollbackDeployOptions): Promise<Ro
   }
   if (files.state === 'other') {
     return { status: 'refused', reason: `changed since deploy "${options.deployId}" (by another deploy or by hand), not rolled back: ${files.changed.join(', ')}` };
+  }
+  // The same bytes may have been written again by a later deploy (a redeploy of one certificate): restoring
+  // this deploy's backups would then undo that one too, behind its back.
+  const later = await laterDeploysOver(entry, journal);
+  if (later.length && files.state === 'new') {
+    return { status: 'refused', reason: `later deploys replaced the same files since deploy "${options.deployId}" (${later.join(', ')}); roll those back first` };
   }
   const problems: string[] = [];
   const targets = await rebuildTargets(entry, options.env, problems);

@@ -62,7 +62,7 @@ export function refusedOutput(deployId: string, problem: string, reason: string)
 export function deployOutput(result: DeployResult): DeployOutput {
   const common: DeployOutput = {
     deployId: result.deployId, status: result.status, fingerprintSha256: hexFingerprint(result.fingerprint256), steps: result.steps,
-    totalMs: result.totalMs, rolledBack: false,
+    totalMs: result.totalMs, rolledBack: false, repeated: false,
     targets: result.targets.map((t) => ({ targetId: t.targetId, kind: t.kind, changedFiles: t.changedFiles, unchangedFiles: t.unchangedFiles })),
   };
   switch (result.status) {
