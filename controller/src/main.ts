@@ -18,6 +18,7 @@ import { SessionRegistry } from './gateway/session-registry.js';
 import { createApiServer } from './api/server.js';
 import { createOrm, migrate } from './db/orm.js';
 import { startWorkflowEngine, type WorkflowEngine } from './workflow/workflow-engine.js';
+import { DeliveryWorker } from './notifiers/delivery-worker.js';
 
 const USAGE = 'usage: certflow-controller [run | migrate | init-master-key FILE]';
 
@@ -33,6 +34,7 @@ async function run(config: ControllerConfig): Promise<void> {
   let nc: NatsConnection | null = null;
   let gateway: Gateway | null = null;
   let workflow: WorkflowEngine | null = null;
+  let notifications: DeliveryWorker | null = null;
 
   // The API answers /healthz and /readyz from the first moment, so an orchestrator sees "alive, not ready".
   const ormForApi = await createOrm(config.databaseUrl);
@@ -54,6 +56,7 @@ async function run(config: ControllerConfig): Promise<void> {
     log.info({ signal }, 'shutting down');
     shutdown.abort();
     await workflow?.stop().catch(() => {});
+    await notifications?.stop().catch(() => {});
     await gateway?.stop();
     await api.close();
     await nc?.drain().catch(() => {});
@@ -94,6 +97,9 @@ async function run(config: ControllerConfig): Promise<void> {
   }, grpcAddress.host, grpcAddress.port);
   readiness.gateway = true;
   workflow = await startWorkflowEngine(orm, nc, config, subjects, box, log);
+  // Notifications read the event stream on their own consumer: a slow channel never holds up the workflow.
+  notifications = new DeliveryWorker({ orm, box, nc, subjects, log });
+  await notifications.start();
   log.info('controller ready');
 }
 

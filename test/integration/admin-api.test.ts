@@ -377,6 +377,13 @@ describe('OpenAPI document', () => {
     ['get', '/api/v1/templates/{name}/versions/{version}', true],
     ['get', '/api/v1/cas', true],
     ['post', '/api/v1/cas/{name}/revoke', true],
+    ['get', '/api/v1/notification-channels', true],
+    ['post', '/api/v1/notification-channels', true],
+    ['get', '/api/v1/notification-channels/{name}', true],
+    ['patch', '/api/v1/notification-channels/{name}', true],
+    ['delete', '/api/v1/notification-channels/{name}', true],
+    ['post', '/api/v1/notification-channels/{name}/test', true],
+    ['get', '/api/v1/notification-deliveries', true],
     ['get', '/crl/{file}', false],
     ['get', '/ca/{file}', false],
   ];
@@ -392,7 +399,8 @@ describe('OpenAPI document', () => {
     expect(documented.sort()).toEqual(routes.map(([method, path]) => `${method} ${path}`).sort());
     for (const [method, path, authenticated] of routes) {
       const operation = doc.paths[path][method];
-      const created = method === 'post' && (path === '/api/v1/enrollment-tokens' || path === '/api/v1/admin-tokens' || path === '/api/v1/templates');
+      const created = method === 'post' && (path === '/api/v1/enrollment-tokens' || path === '/api/v1/admin-tokens' || path === '/api/v1/templates'
+        || path === '/api/v1/notification-channels');
       const accepted = /\/(rescan|network-scan|csr|deploy|validate|rollback)$/.test(path);
       expect(operation.responses, `${method} ${path}`).toHaveProperty(created ? '201' : accepted ? '202' : '200');
       expect(operation.security ?? doc.security, `${method} ${path}`).toEqual(authenticated ? [{ bearerAuth: [] }] : []);

@@ -15,13 +15,19 @@ export type Permission = 'read' | 'create-enrollment-token' | 'manage-agents' | 
   /** Adopt, declare and renew certificates; cancel, retry, roll back or accept runs. */
   | 'manage-certificates'
   /** Decide approval levels (which levels a token may decide is the template's business). */
-  | 'approve';
+  | 'approve'
+  /** Notification channels (they hold SMTP/SNMP/webhook credentials): admins only. */
+  | 'manage-notifications'
+  /** The record of notification deliveries. */
+  | 'read-notifications';
 
 const permissions: Record<AdminRole, ReadonlySet<Permission>> = {
-  admin: new Set(['read', 'create-enrollment-token', 'manage-agents', 'read-audit', 'manage-admin-tokens', 'manage-templates', 'manage-cas', 'manage-certificates', 'approve']),
-  operator: new Set(['read', 'create-enrollment-token', 'manage-agents', 'read-audit', 'manage-templates', 'manage-certificates', 'approve']),
+  admin: new Set(['read', 'create-enrollment-token', 'manage-agents', 'read-audit', 'manage-admin-tokens', 'manage-templates', 'manage-cas', 'manage-certificates', 'approve',
+    'manage-notifications', 'read-notifications']),
+  operator: new Set(['read', 'create-enrollment-token', 'manage-agents', 'read-audit', 'manage-templates', 'manage-certificates', 'approve',
+    'read-notifications']),
   approver: new Set(['read', 'approve']),
-  auditor: new Set(['read', 'read-audit']),
+  auditor: new Set(['read', 'read-audit', 'read-notifications']),
 };
 
 export function roleAllows(role: AdminRole, permission: Permission): boolean {

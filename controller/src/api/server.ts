@@ -26,6 +26,8 @@ import { healthRoutes } from './routes/health.js';
 import { managedCertificateRoutes } from './routes/managed-certificates.js';
 import { runRoutes } from './routes/runs.js';
 import { approvalRoutes } from './routes/approvals.js';
+import { notificationChannelRoutes } from './routes/notification-channels.js';
+import { notificationDeliveryRoutes } from './routes/notification-deliveries.js';
 import { subjects as makeSubjects } from '../messaging/subjects.js';
 import { templateRoutes } from './routes/templates.js';
 import { jsonSerializerCompiler, zodSwaggerTransform, zodValidatorCompiler, type ZodTypeProvider } from './zod-compiler.js';
@@ -38,7 +40,7 @@ export interface ApiServerDeps {
   agentCa: () => { certPem: string; fingerprintSha256: string } | null;
   /** NATS, for waking the replica that holds an agent's stream; null until connected (jobs still wait in Postgres). */
   nats?: () => { nc: NatsConnection; subjects: Subjects } | null;
-  /** The master key's box, for the CA routes (revocation, CRLs); without it they answer 503. */
+  /** The master key's box, for the CA routes (revocation, CRLs) and notification channels' secrets; without it they answer 503. */
   box?: SecretBox;
 }
 
@@ -102,6 +104,8 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
   await app.register(managedCertificateRoutes({ subjects: workflowSubjects }));
   await app.register(runRoutes({ subjects: workflowSubjects }));
   await app.register(approvalRoutes({ subjects: workflowSubjects, box: deps.box ?? null }));
+  await app.register(notificationChannelRoutes({ secretBox: () => deps.box ?? null }));
+  await app.register(notificationDeliveryRoutes);
 
   app.withTypeProvider<ZodTypeProvider>().get('/api/v1/openapi.json', {
     schema: {
