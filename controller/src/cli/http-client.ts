@@ -33,6 +33,10 @@ export class ApiClient {
     return this.request<T>('PUT', new URL(this.baseUrl + path), body);
   }
 
+  patch<T>(path: string, body: unknown): Promise<T> {
+    return this.request<T>('PATCH', new URL(this.baseUrl + path), body);
+  }
+
   private async request<T>(method: string, url: URL, body?: unknown): Promise<T> {
     const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
     const signal = this.signal ? AbortSignal.any([this.signal, timeout]) : timeout;

@@ -11,6 +11,7 @@ import { readCliEnvironment } from './cli-config.js';
 import { CliError, HelpRequested, UsageError } from './cli-errors.js';
 import type { CommandContext } from './command.js';
 import { loginCommand, LOGIN_USAGE } from './login-command.js';
+import { notifyCommand, NOTIFY_USAGE } from './notify-command.js';
 import { templatesCommand, TEMPLATES_USAGE } from './templates-command.js';
 import { tokensCommand, TOKENS_USAGE } from './tokens-command.js';
 
@@ -27,6 +28,7 @@ const USAGE = [
   ADMIN_TOKENS_USAGE,
   CAS_USAGE,
   TEMPLATES_USAGE,
+  NOTIFY_USAGE,
   '',
   'Every command also takes --url URL and --token TOKEN; otherwise CERTFLOW_URL and CERTFLOW_TOKEN,',
   'then the login saved in $CERTFLOWCTL_CONFIG (default ~/.config/certflow/certflowctl.json).',
@@ -43,6 +45,7 @@ const commands: Record<string, (args: string[], ctx: CommandContext) => Promise<
   'admin-tokens': adminTokensCommand,
   cas: casCommand,
   templates: templatesCommand,
+  notify: notifyCommand,
 };
 
 export async function runCli(argv: string[], ctx: CommandContext, printError: (text: string) => void): Promise<number> {
