@@ -67,13 +67,12 @@ export class DeliveryWorker {
   async start(): Promise<void> {
     const { nc, subjects } = this.options;
     const jsm = await nc.jetstreamManager();
-    const prefix = subjects.event('').slice(0, -1);
     // Created (or updated) by every replica at start; all replicas then pull from the same durable consumer.
     await jsm.consumers.add(subjects.eventStream, {
       durable_name: NOTIFIER_CONSUMER,
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.All,
-      filter_subject: `${prefix}>`,
+      filter_subject: subjects.event('>'),
       ack_wait: 30 * 1_000_000_000,
       max_ack_pending: 1000,
     });
