@@ -50,8 +50,9 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
     loggerInstance: deps.log.child({ component: 'api' }) as FastifyBaseLogger,
     // The only bodies are small JSON documents; anything bigger is a mistake or an attack.
     bodyLimit: 64 * 1024,
-    // A path with a trailing slash is the same resource.
-    routerOptions: { ignoreTrailingSlash: true },
+    // A path with a trailing slash is the same resource. Signed approval links carry their token in the
+    // path (/approve/:token), longer than the router's default limit of 100 characters per parameter.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
     frameworkErrors: frameworkErrorHandler,
     // Request ids end up in 500 answers and logs; replicas must not hand out the same ones.
     genReqId: () => randomUUID(),
