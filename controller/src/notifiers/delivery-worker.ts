@@ -67,15 +67,23 @@ export class DeliveryWorker {
   async start(): Promise<void> {
     const { nc, subjects } = this.options;
     const jsm = await nc.jetstreamManager();
-    // Created (or updated) by every replica at start; all replicas then pull from the same durable consumer.
-    await jsm.consumers.add(subjects.eventStream, {
+    // Created (or updated to this config) by every replica at start; all replicas then pull from the same
+    // durable consumer, so each event is routed by one of them (and routing twice would be harmless).
+    const consumer = {
       durable_name: NOTIFIER_CONSUMER,
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.All,
       filter_subject: subjects.event('>'),
       ack_wait: 30 * 1_000_000_000,
       max_ack_pending: 1000,
-    });
+    };
+    try {
+      await jsm.consumers.info(subjects.eventStream, NOTIFIER_CONSUMER);
+      await jsm.consumers.update(subjects.eventStream, NOTIFIER_CONSUMER, { ack_wait: consumer.ack_wait, max_ack_pending: consumer.max_ack_pending });
+    } catch (err) {
+      if (!/consumer not found/i.test(String(err)) && (err as { code?: string }).code !== '404') throw err;
+      await jsm.consumers.add(subjects.eventStream, consumer);
+    }
     this.running = true;
     this.consuming = this.consume();
     const poll = this.options.pollMs ?? 1000;
