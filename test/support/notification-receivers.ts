@@ -6,6 +6,7 @@ import { createSocket } from 'node:dgram';
 import { createServer as createHttpServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
@@ -84,13 +85,20 @@ export interface SmtpReceiver {
   close(): Promise<void>;
 }
 
-export async function startSmtpReceiver(options: { auth?: { user: string; pass: string } } = {}): Promise<SmtpReceiver> {
+/** `tls`: the server's key and certificate chain; `secure` for TLS from the first byte, else STARTTLS is offered. */
+export interface ReceiverTls {
+  key: string;
+  cert: string;
+}
+
+export async function startSmtpReceiver(options: { auth?: { user: string; pass: string }; tls?: ReceiverTls & { secure: boolean } } = {}): Promise<SmtpReceiver> {
   const mails: ReceivedMail[] = [];
   const rejectRecipients = new Set<string>();
   const hold: SmtpReceiver['hold'] = { active: false };
   const server = new SMTPServer({
     authOptional: !options.auth,
-    disabledCommands: options.auth ? ['STARTTLS'] : ['STARTTLS', 'AUTH'],
+    ...(options.tls ? { key: options.tls.key, cert: options.tls.cert, secure: options.tls.secure } : {}),
+    disabledCommands: [...(options.tls ? [] : ['STARTTLS']), ...(options.auth ? [] : ['AUTH'])],
     allowInsecureAuth: true,
     logger: false,
     onAuth(auth, _session, callback) {
@@ -123,6 +131,8 @@ export async function startSmtpReceiver(options: { auth?: { user: string; pass: 
       });
     },
   });
+  // A client that refuses our certificate or hangs up is the test's business, not an error of the receiver.
+  server.on('error', () => undefined);
   const port = await freePort();
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   return { port, mails, rejectRecipients, hold, close: () => new Promise((resolve) => server.close(() => resolve())) };
@@ -243,11 +253,11 @@ export async function startUdpSyslogReceiver(): Promise<SyslogReceiver> {
   return { port, messages, close: () => new Promise((resolve) => socket.close(() => resolve())) };
 }
 
-/** RFC 6587 octet counting: "LEN SP MSG" frames, back to back. */
-export async function startTcpSyslogReceiver(): Promise<SyslogReceiver> {
+/** RFC 6587 octet counting: "LEN SP MSG" frames, back to back; over TLS (RFC 5425) when `tls` is given. */
+export async function startTcpSyslogReceiver(options: { tls?: ReceiverTls } = {}): Promise<SyslogReceiver> {
   const messages: SyslogRecord[] = [];
   const sockets = new Set<Socket>();
-  const server: Server = createTcpServer((socket) => {
+  const onConnection = (socket: Socket) => {
     sockets.add(socket);
     let buffer = Buffer.alloc(0);
     socket.on('data', (chunk: Buffer) => {
@@ -263,7 +273,8 @@ export async function startTcpSyslogReceiver(): Promise<SyslogReceiver> {
       }
     });
     socket.on('close', () => sockets.delete(socket));
-  });
+  };
+  const server: Server = options.tls ? createTlsServer({ key: options.tls.key, cert: options.tls.cert }, onConnection) : createTcpServer(onConnection);
   const port = await freePort();
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   return {
