@@ -16,9 +16,13 @@ import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 import {
   createEnrollmentToken, eventually, restartController, runTsx, startAgent, startController, type AgentProcess, type ControllerProcess,
 } from '../support/processes.js';
-import { apiJson, createTemplate, createToken, FAST_WORKFLOW_ENV } from '../support/workflow.js';
 
 const prefix = uniquePrefix();
+/** A workflow that acts in milliseconds, so the run reaches its approval at once. */
+const FAST_WORKFLOW_ENV = {
+  CERTFLOW_SCHEDULER_INTERVAL_SECONDS: '0.3', CERTFLOW_WORKFLOW_TICK_MS: '200', CERTFLOW_WORKFLOW_ACK_WAIT_SECONDS: '4',
+  CERTFLOW_STAGE_RETRY_DELAY_SECONDS: '0.3', CERTFLOW_STAGE_TIMEOUT_SECONDS: '30',
+};
 let db: TestDatabase;
 let controller: ControllerProcess;
 let agent: AgentProcess | undefined;
@@ -42,6 +46,16 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
+async function apiJson<T>(controller: ControllerProcess, path: string, init: RequestInit = {}, expectStatus?: number): Promise<T> {
+  const response = await controller.api(path, init);
+  const text = await response.text();
+  if (expectStatus !== undefined && response.status !== expectStatus) throw new Error(`${init.method ?? 'GET'} ${path}: expected ${expectStatus}, got ${response.status}: ${text}`);
+  return (text ? JSON.parse(text) : null) as T;
+}
+const createToken = (c: ControllerProcess, name: string, role: string) =>
+  apiJson<{ id: string; token: string }>(c, '/api/v1/admin-tokens', { method: 'POST', body: JSON.stringify({ name, role }) }, 201);
+const createTemplate = (c: ControllerProcess, name: string, document: object) =>
+  apiJson(c, '/api/v1/templates', { method: 'POST', body: JSON.stringify({ name, document }) }, 201);
 const createChannel = (body: object) => apiJson(controller, '/api/v1/notification-channels', { method: 'POST', body: JSON.stringify(body) }, 201);
 
 describe.sequential('notifications from the controller', () => {
