@@ -4,6 +4,7 @@ import { ApprovalDecision, ApprovalRequest } from '../db/entities/approval.js';
 import type { ManagedCertificate } from '../db/entities/managed-certificate.js';
 import { WorkflowStage } from '../db/entities/workflow-stage.js';
 import type { ApprovalView, ManagedSummary, RunDetail, RunSummary, StageView } from './workflow-schemas.js';
+import { pgArray } from '../db/pg-array.js';
 
 const iso = (d: Date | string | null | undefined) => (d ? new Date(d).toISOString() : null);
 
@@ -13,7 +14,7 @@ export interface RunRow {
   created_at: string | Date; finished_at: string | Date | null; context: Record<string, unknown>;
 }
 
-export const RUN_SELECT = `select r.id, r.managed_certificate_id, m.name as certificate, m.dns_names, coalesce(t.name, '?') as template, r.template_version,
+export const RUN_SELECT = `select r.id, r.managed_certificate_id, m.name as certificate, m.dns_names, coalesce(t.name, '(deleted)') as template, r.template_version,
   r.state, r.current_stage, r.reason, r.requested_by, r.error, r.created_at, r.finished_at, r.context
   from workflow_runs r join managed_certificates m on m.id = r.managed_certificate_id left join templates t on t.id = r.template_id`;
 
@@ -52,7 +53,7 @@ export async function approvalsOf(em: EntityManager, filter: { runId?: string; s
   const decisions = await em.find(ApprovalDecision, { approvalRequestId: { $in: requests.map((r) => r.id) } }, { orderBy: { createdAt: 'asc' }, disableIdentityMap: true });
   const names = await em.execute<{ run_id: string; name: string; dns_names: string[] }[]>(
     'select r.id as run_id, m.name, m.dns_names from workflow_runs r join managed_certificates m on m.id = r.managed_certificate_id where r.id = any(?::uuid[])',
-    [[...new Set(requests.map((r) => r.runId))]]);
+    [pgArray([...new Set(requests.map((r) => r.runId))])]);
   return requests.map((r) => {
     const cert = names.find((n) => n.run_id === r.runId);
     return {
@@ -68,10 +69,10 @@ export async function approvalsOf(em: EntityManager, filter: { runId?: string; s
 
 export async function managedSummaries(em: EntityManager, rows: ManagedCertificate[]): Promise<ManagedSummary[]> {
   if (rows.length === 0) return [];
-  const templates = await em.execute<{ id: string; name: string }[]>('select id, name from templates where id = any(?::uuid[])', [[...new Set(rows.map((r) => r.templateId))]]);
+  const templates = await em.execute<{ id: string; name: string }[]>('select id, name from templates where id = any(?::uuid[])', [pgArray([...new Set(rows.map((r) => r.templateId))])]);
   const runs = await em.execute<{ managed_certificate_id: string; id: string; state: string; created_at: string | Date }[]>(
     `select distinct on (managed_certificate_id) managed_certificate_id, id, state, created_at from workflow_runs
-      where managed_certificate_id = any(?::uuid[]) order by managed_certificate_id, created_at desc`, [rows.map((r) => r.id)]);
+      where managed_certificate_id = any(?::uuid[]) order by managed_certificate_id, created_at desc`, [pgArray(rows.map((r) => r.id))]);
   const finished = ['succeeded', 'failed', 'rejected', 'cancelled', 'rolled-back'];
   return rows.map((m) => {
     const last = runs.find((r) => r.managed_certificate_id === m.id);

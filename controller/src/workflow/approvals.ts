@@ -13,6 +13,7 @@ import { createApprovalLink } from './approval-links.js';
 import { enqueueEvent, enqueueStage } from './outbox.js';
 import { loadManaged, runEvent } from './run-transitions.js';
 import type { StageName } from './stage-names.js';
+import { pgArray } from '../db/pg-array.js';
 
 export type ApprovalGate = 'issue' | 'deploy';
 export const gateStage = (gate: ApprovalGate): StageName => (gate === 'issue' ? 'approve-issue' : 'approve-deploy');
@@ -54,7 +55,7 @@ export async function openLevel(
   const tokenRows = await tx.execute<{ id: string; name: string }[]>(
     `select id, name from admin_tokens where revoked_at is null and (expires_at is null or expires_at > now())
        and (id::text = any(?::text[]) or role = any(?::text[]))`,
-    [spec.approvers.tokens ?? [], spec.approvers.roles ?? []]);
+    [pgArray(spec.approvers.tokens ?? []), pgArray(spec.approvers.roles ?? [])]);
   const approvalLinks = [];
   for (const token of tokenRows.filter((t) => t.id !== run.requestedBy)) {
     const signed = await createApprovalLink(tx, deps.box, { approvalRequestId: request.id, runId: run.id, approverTokenId: token.id, expiresAt: deadlineAt });

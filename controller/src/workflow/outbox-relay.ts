@@ -6,6 +6,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { JetStreamClient, NatsConnection } from 'nats';
 import type { Logger } from '../log.js';
 import { onOutboxKick } from './outbox.js';
+import { pgArray } from '../db/pg-array.js';
 
 export interface OutboxRelayOptions {
   pollMs?: number;
@@ -88,7 +89,7 @@ export class OutboxRelay {
       if (rows.length === 0) return 0;
       await Promise.all(rows.map((row) =>
         this.js.publish(row.subject, JSON.stringify(row.payload), { msgID: row.msg_id, timeout: 5000 })));
-      await tx.execute(`update outbox set published_at = now() where id = any(?::bigint[])`, [rows.map((r) => r.id)], 'run');
+      await tx.execute(`update outbox set published_at = now() where id = any(?::bigint[])`, [pgArray(rows.map((r) => r.id))], 'run');
       return rows.length;
     });
   }

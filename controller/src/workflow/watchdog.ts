@@ -12,6 +12,7 @@ import { WorkflowRun } from '../db/entities/workflow-run.js';
 import { enqueueEvent, enqueueStage, kickOutbox } from './outbox.js';
 import { runEvent } from './run-transitions.js';
 import type { StageName } from './stage-names.js';
+import { pgArray } from '../db/pg-array.js';
 
 export interface WatchdogOptions {
   intervalMs: number;
@@ -52,7 +53,7 @@ export class WorkflowWatchdog {
       }
       if (due.length > 0) {
         await tx.execute(`update workflow_stages set recheck_at = null where (run_id, stage) in (select * from unnest(?::uuid[], ?::text[]))`,
-          [due.map((d) => d.run_id), due.map((d) => d.stage)], 'run');
+          [pgArray(due.map((d) => d.run_id)), pgArray(due.map((d) => d.stage))], 'run');
       }
 
       const stuck = await tx.execute<{ run_id: string; stage: string }[]>(

@@ -9,6 +9,7 @@ import { Migration20261128190200_deploy_jobs } from './Migration20261128190200_d
 import { Migration20261128190300_notifications } from './Migration20261128190300_notifications.js';
 import { Migration20261128190400_templates } from './Migration20261128190400_templates.js';
 import { Migration20261128190500_workflow } from './Migration20261128190500_workflow.js';
+import { Migration20261128190600_agent_job_runs } from './Migration20261128190600_agent_job_runs.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261128155228_initial', class: Migration20261128155228_initial },
@@ -20,4 +21,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261128190300_notifications', class: Migration20261128190300_notifications },
   { name: 'Migration20261128190400_templates', class: Migration20261128190400_templates },
   { name: 'Migration20261128190500_workflow', class: Migration20261128190500_workflow },
+  { name: 'Migration20261128190600_agent_job_runs', class: Migration20261128190600_agent_job_runs },
 ];

@@ -5,6 +5,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { DeclaredTargetRecord } from '../../db/entities/managed-certificate.js';
 import type { StageHandler } from '../stage-handler.js';
 import { PermanentStageError } from '../stage-handler.js';
+import { pgArray } from '../../db/pg-array.js';
 
 export interface RunTarget extends DeclaredTargetRecord {
   source: 'discovered' | 'template' | 'declared';
@@ -26,7 +27,7 @@ export const discover: StageHandler = async (ctx) => {
   }
   const agentIds = [...new Set(unique.map((t) => t.agentId))];
   const agents = await tx.execute<{ id: string; name: string; revoked_at: string | null }[]>(
-    'select id, name, revoked_at from agents where id = any(?::uuid[])', [agentIds]);
+    'select id, name, revoked_at from agents where id = any(?::uuid[])', [pgArray(agentIds)]);
   for (const id of agentIds) {
     const agent = agents.find((a) => a.id === id);
     if (!agent) throw new PermanentStageError(`deployment target on unknown agent ${id}`);
