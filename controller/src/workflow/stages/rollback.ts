@@ -27,9 +27,7 @@ export const rollback: StageHandler = async (ctx) => {
     const states = await readJobs(tx, deployJobs);
     for (const ref of deployJobs) {
       const job = states.get(ref.jobId);
-      // The agent already rolled this one back itself (automatic policy, its own validation failed).
-      const selfRolledBack = job?.state === 'failed' && (job.result as { rolledBack?: boolean } | null)?.rolledBack === true;
-      if (selfRolledBack) continue;
+      if (!needsRollback(job)) continue;
       const endpoints = ref.targetIndexes.flatMap((i) => targets[i]?.endpoints ?? []);
       const payload = rollbackJobPayload({ deployId: ref.deployId, endpoints, ...(oldFingerprint ? { expectedFingerprintSha256: oldFingerprint } : {}) });
       const started = await startAgentJob(ctx, ref.agentId, 'rollback', payload);
@@ -53,3 +51,15 @@ export const rollback: StageHandler = async (ctx) => {
   await ctx.audit('run.rolled-back-targets', { deployIds: progress.jobs.map((j) => j.deployId), certificate: managed.dnsNames });
   return { type: 'done', next: 'finish', finishAs: 'rolled-back', output: { rolledBack: progress.jobs.length, deployIds: progress.jobs.map((j) => j.deployId) } };
 };
+
+/**
+ * Whether a deploy job may have left the new certificate in place. Refused or stopped before any file
+ * was replaced: nothing to undo. Already rolled back by the agent itself: nothing to undo. Anything else
+ * (deployed, validation failed without rollback, recovered, still running, unknown) is rolled back.
+ */
+function needsRollback(job: { state: string; result: Record<string, unknown> | null } | undefined): boolean {
+  if (!job) return false;
+  const deploy = (job.result as { deploy?: { status?: string } } | null)?.deploy;
+  if (job.state === 'failed' && deploy && ['refused', 'failed', 'rolled-back'].includes(deploy.status ?? '')) return false;
+  return true;
+}
