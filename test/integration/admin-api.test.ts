@@ -384,6 +384,21 @@ describe('OpenAPI document', () => {
     ['delete', '/api/v1/notification-channels/{name}', true],
     ['post', '/api/v1/notification-channels/{name}/test', true],
     ['get', '/api/v1/notification-deliveries', true],
+    ['get', '/api/v1/managed-certificates', true],
+    ['post', '/api/v1/managed-certificates', true],
+    ['get', '/api/v1/managed-certificates/{id}', true],
+    ['patch', '/api/v1/managed-certificates/{id}', true],
+    ['post', '/api/v1/managed-certificates/{id}/renew', true],
+    ['get', '/api/v1/runs', true],
+    ['get', '/api/v1/runs/{id}', true],
+    ['post', '/api/v1/runs/{id}/cancel', true],
+    ['post', '/api/v1/runs/{id}/retry', true],
+    ['post', '/api/v1/runs/{id}/rollback', true],
+    ['post', '/api/v1/runs/{id}/accept', true],
+    ['get', '/api/v1/approvals', true],
+    ['post', '/api/v1/approvals/{id}/decision', true],
+    ['get', '/approve/{token}', false],
+    ['post', '/approve/{token}', false],
     ['get', '/crl/{file}', false],
     ['get', '/ca/{file}', false],
   ];
@@ -400,8 +415,8 @@ describe('OpenAPI document', () => {
     for (const [method, path, authenticated] of routes) {
       const operation = doc.paths[path][method];
       const created = method === 'post' && (path === '/api/v1/enrollment-tokens' || path === '/api/v1/admin-tokens' || path === '/api/v1/templates'
-        || path === '/api/v1/notification-channels');
-      const accepted = /\/(rescan|network-scan|csr|deploy|validate|rollback)$/.test(path);
+        || path === '/api/v1/notification-channels' || path === '/api/v1/managed-certificates');
+      const accepted = (path.startsWith('/api/v1/agents/') && /\/(rescan|network-scan|csr|deploy|validate|rollback)$/.test(path)) || path.endsWith('/renew');
       expect(operation.responses, `${method} ${path}`).toHaveProperty(created ? '201' : accepted ? '202' : '200');
       expect(operation.security ?? doc.security, `${method} ${path}`).toEqual(authenticated ? [{ bearerAuth: [] }] : []);
     }

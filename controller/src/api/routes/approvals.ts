@@ -62,7 +62,8 @@ export function approvalRoutes(deps: { subjects: Subjects; box: SecretBox | null
     const tokenParams = z.strictObject({ token: z.string().min(10).max(400) });
 
     app.get('/approve/:token', {
-      schema: { tags: ['workflow'], summary: 'The page a signed approval link opens (decides nothing)', security: [], params: tokenParams, querystring: z.looseObject({}) },
+      schema: { tags: ['workflow'], summary: 'The page a signed approval link opens (decides nothing)', security: [], params: tokenParams, querystring: z.looseObject({}),
+        response: { 200: z.string().meta({ description: 'An HTML page with Approve and Reject buttons' }), 410: z.string().meta({ description: 'An HTML page saying why the link cannot be used' }) } },
     }, async (request, reply) => {
       const em = requestEm(request);
       if (!deps.box) throw new HttpProblem(503, 'unavailable', 'Service unavailable', 'approval links need the master key');
