@@ -57,9 +57,9 @@ export const rollback: StageHandler = async (ctx) => {
  * was replaced: nothing to undo. Already rolled back by the agent itself: nothing to undo. Anything else
  * (deployed, validation failed without rollback, recovered, still running, unknown) is rolled back.
  */
-function needsRollback(job: { state: string; result: Record<string, unknown> | null } | undefined): boolean {
+function needsRollback(job: { state: string; result?: Record<string, unknown> | null } | undefined): boolean {
   if (!job) return false;
-  const deploy = (job.result as { deploy?: { status?: string } } | null)?.deploy;
+  const deploy = (job.result as { deploy?: { status?: string } } | null | undefined)?.deploy;
   if (job.state === 'failed' && deploy && ['refused', 'failed', 'rolled-back'].includes(deploy.status ?? '')) return false;
   return true;
 }
