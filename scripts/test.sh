@@ -18,9 +18,10 @@ source scripts/lib/services.sh
 cf_ensure_node_modules || { cf_log "failed step: node modules"; exit 1; }
 cf_ensure_postgres || { cf_log "failed step: postgres"; exit 1; }
 cf_ensure_nats || { cf_log "failed step: nats"; exit 1; }
-# Real servers and tools the discovery, deployment and notification tests drive (started by the tests on free
-# ports; snmptrapd decodes SNMP notifications with deploy/CERTFLOW-MIB.txt).
-cf_install_debian_packages nginx apache2 haproxy openssl snmptrapd snmp || { cf_log "failed step: debian packages"; exit 1; }
+# Real servers and tools the discovery, deployment, notification and ACME tests drive (started by the tests on
+# free ports; snmptrapd decodes SNMP notifications with deploy/CERTFLOW-MIB.txt; pebble is the ACME test CA
+# and knot the DNS server that takes RFC 2136 updates).
+cf_install_debian_packages nginx apache2 haproxy openssl snmptrapd snmp pebble knot || { cf_log "failed step: debian packages"; exit 1; }
 
 failed_steps=()
 
