@@ -395,6 +395,7 @@ log "starting the controller (admin API $API_URL, agent gateway $LISTEN_HOST:$GR
     CERTFLOW_API_LISTEN="$LISTEN_HOST:$API_PORT" \
     CERTFLOW_GRPC_LISTEN="$LISTEN_HOST:$GRPC_PORT" \
     CERTFLOW_LOG_LEVEL="${CERTFLOW_LOG_LEVEL:-info}" \
+    CERTFLOW_SCHEDULER_INTERVAL_SECONDS=5 \
     node "$CONTROLLER_BIN" run
 )
 
@@ -450,6 +451,8 @@ fi
     const config = { controller, stateDir };
     if (enrollment !== "null") config.enrollment = JSON.parse(enrollment);
     config.scan = { paths: [samples], intervalSeconds: Number(interval) };
+    // Renewed certificates are deployed over the samples: that is the only place deployments may write.
+    config.deploy = { allowedPaths: [samples] };
     config.logLevel = "info";
     process.stdout.write(JSON.stringify(config, null, 2) + "\n");
   ' "$LISTEN_HOST:$GRPC_PORT" "$AGENT_STATE" "$SAMPLES" "$SCAN_INTERVAL_SECONDS" "$enrollment_json" >"$AGENT_CONFIG.tmp"
@@ -540,6 +543,12 @@ show certs list --expiring-within 30
 show findings --kind expired
 show findings --kind expiring --expiring-within 30
 
+# --- renew one end to end ---------------------------------------------------------------------------
+
+log "renewing $(basename "$SAMPLES")/www.example.test.pem end to end with the built-in CA"
+node scripts/lib/quickstart-renew.mjs "$API_URL" "$ADMIN_TOKEN_FILE" "$www_fp" \
+  || die "the end-to-end renewal failed" "$CONTROLLER_LOG"
+
 rel=${QS#"$ROOT"/}
 cat <<EOF
 
@@ -566,6 +575,8 @@ What next
                               $AGENT_LOG
   Stop:                       scripts/quickstart.sh --stop    (run scripts/quickstart.sh again to restart)
 
-Not yet: renewing a certificate end to end with the built-in CA (and deploying it) arrives with the
-workflow engine; today certflow discovers and inventories certificates.
+The renewed www.example.test.pem (and its new key, made by the agent) replaced the sample files; the
+agent reports the new certificate on its next scan. Runs, stages and approvals: docs/workflow.md.
+    curl -s -H "Authorization: Bearer \$(cat $ADMIN_TOKEN_FILE)" '$API_URL/api/v1/runs'
+    curl -s -H "Authorization: Bearer \$(cat $ADMIN_TOKEN_FILE)" '$API_URL/api/v1/managed-certificates'
 EOF

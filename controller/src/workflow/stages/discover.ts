@@ -41,8 +41,10 @@ async function discoveredTargets(tx: EntityManager, fingerprint: string): Promis
   const rows = await tx.execute<{
     agent_id: string; path: string; key_path: string | null; format: string;
     service: string | null; config_path: string | null; binding_key_path: string | null; server_names: string[] | null; listen: { address: string | null; port: number }[] | null;
+    bundle: boolean;
   }[]>(
-    `select l.agent_id, l.path, l.key_path, l.format, b.service, b.config_path, b.key_path as binding_key_path, b.server_names, b.listen
+    `select l.agent_id, l.path, l.key_path, l.format, b.service, b.config_path, b.key_path as binding_key_path, b.server_names, b.listen,
+            exists (select 1 from certificate_locations o where o.agent_id = l.agent_id and o.path = l.path and o.position > 0 and o.removed_at is null) as bundle
        from certificates c
        join certificate_locations l on l.certificate_id = c.id and l.removed_at is null
        left join service_bindings b on b.agent_id = l.agent_id and b.certificate_path = l.path and b.removed_at is null
@@ -59,14 +61,38 @@ async function discoveredTargets(tx: EntityManager, fingerprint: string): Promis
     if (row.service === 'nginx' && row.config_path && keyPath) {
       targets.push({ agentId: row.agent_id, kind: 'nginx', options: { configFile: row.config_path, certificatePath: row.path, keyPath }, endpoints, source: 'discovered', describe: `nginx ${row.config_path} (${row.path})` });
     } else if (row.format === 'pem' || row.format === 'der') {
+      // A PEM file whose leaf is followed by more certificates is a full chain: it gets leaf + chain again.
+      const path = row.bundle ? { fullChainPath: row.path } : { certificatePath: row.path };
       targets.push({
         agentId: row.agent_id, kind: 'file',
-        options: { certificatePath: row.path, ...(keyPath ? { keyPath } : {}) },
+        options: { ...path, ...(keyPath ? { keyPath } : {}) },
         endpoints, source: 'discovered', describe: `file ${row.path}`,
       });
     }
   }
-  return targets;
+  return mergeFileTargets(targets);
+}
+
+/**
+ * Files of one certificate that share a key on one host (cert.pem, fullchain.pem, key) become one file
+ * target, so they are swapped together and the key is written once.
+ */
+function mergeFileTargets(targets: RunTarget[]): RunTarget[] {
+  const merged: RunTarget[] = [];
+  for (const target of targets) {
+    const same = target.kind === 'file' && target.options.keyPath
+      ? merged.find((m) => m.kind === 'file' && m.agentId === target.agentId && m.options.keyPath === target.options.keyPath
+        && Object.keys(target.options).every((k) => k === 'keyPath' || !(k in m.options)))
+      : undefined;
+    if (same) {
+      same.options = { ...same.options, ...target.options };
+      same.describe = `${same.describe} + ${target.describe.replace(/^file /, '')}`;
+      same.endpoints = [...(same.endpoints ?? []), ...(target.endpoints ?? [])];
+    } else {
+      merged.push({ ...target, options: { ...target.options } });
+    }
+  }
+  return merged;
 }
 
 function dedupe(targets: RunTarget[]): RunTarget[] {
