@@ -15,6 +15,7 @@ import { appendAudit } from '../audit/audit-trail.js';
 import { FINISHED_RUN_STATES, WorkflowRun } from '../db/entities/workflow-run.js';
 import { WorkflowStage, type StageAttemptRecord } from '../db/entities/workflow-stage.js';
 import { getTemplateVersion } from '../templates/template-store.js';
+import { failpoint } from './failpoints.js';
 import { enqueueEvent, kickOutbox } from './outbox.js';
 import { afterStageFailure, enterStage, finishRun, loadManaged, runEvent } from './run-transitions.js';
 import { isStageName, stageAfter, type StageName } from './stage-names.js';
@@ -130,9 +131,17 @@ export class WorkflowRunner {
   async process(runId: string, stageName: StageName): Promise<Processed> {
     const em = this.orm.em.fork();
     const afterCommit: (() => void | Promise<void>)[] = [];
+    const lock = { at: 0 };
     let result: Processed;
     try {
-      result = await em.transactional((tx) => this.attempt(tx, runId, stageName, afterCommit));
+      result = await em.transactional(async (tx) => {
+        try {
+          return await this.attempt(tx, runId, stageName, afterCommit, lock);
+        } finally {
+          // While the row was locked (commit follows): two of these lines for one run never overlap in time.
+          if (lock.at) this.deps.log.debug({ runId, stage: stageName, replica: process.pid, lockedAt: lock.at, releasedAt: Date.now() }, 'stage attempt');
+        }
+      });
     } catch (err) {
       if (!(err instanceof StageAttemptFailed)) throw err;
       await this.orm.em.fork().transactional((tx) => this.recordFailedAttempt(tx, runId, stageName, err));
@@ -145,12 +154,13 @@ export class WorkflowRunner {
     return result;
   }
 
-  private async attempt(tx: EntityManager, runId: string, stageName: StageName, afterCommit: (() => void | Promise<void>)[]): Promise<Processed> {
+  private async attempt(tx: EntityManager, runId: string, stageName: StageName, afterCommit: (() => void | Promise<void>)[], lock: { at: number }): Promise<Processed> {
     const locked = await tx.execute<{ id: string }[]>('select id from workflow_runs where id = ? for update skip locked', [runId]);
     if (locked.length === 0) {
       const [exists] = await tx.execute<{ id: string }[]>('select id from workflow_runs where id = ?', [runId]);
       return exists ? 'busy' : 'handled';
     }
+    lock.at = Date.now();
     const run = await tx.findOneOrFail(WorkflowRun, { id: runId });
     // Stale work: the run ended, moved on, or is parked for a person; its own wake-ups will come.
     if (FINISHED_RUN_STATES.includes(run.state) || run.currentStage !== stageName) return 'handled';
@@ -178,6 +188,7 @@ export class WorkflowRunner {
     };
     const started = Date.now();
     let outcome: StageOutcome;
+    failpoint(`${stageName}:before-handler`);
     try {
       outcome = await withTimeout(this.handlers[stageName](ctx), this.deps.settings.stageTimeoutMs, abort);
     } catch (err) {
@@ -190,6 +201,9 @@ export class WorkflowRunner {
     for (const entry of pendingAudit) {
       await appendAudit(tx, { actor: 'workflow', action: entry.action, targetType: 'workflow_run', targetId: run.id, after: { stage: stageName, ...entry.details } });
     }
+    failpoint(`${stageName}:after-handler`);
+    // First after commit: before the relay publishes the next stage and before the message is acked.
+    afterCommit.unshift(() => failpoint(`${stageName}:after-commit`));
     return 'handled';
   }
 
