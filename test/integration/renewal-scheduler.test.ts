@@ -1,0 +1,95 @@
+// The renewal scheduler on real Postgres: templates adopt matching inventory certificates, due
+// certificates get one run each, two replicas sweeping at the same moment start no duplicates, a sweep
+// starts at most maxStartsPerSweep runs, and certificates in backoff or paused wait.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
+import { createOrm, migrate, type Orm } from '../../controller/src/db/orm.js';
+import { createLogger } from '../../controller/src/log.js';
+import { subjects } from '../../controller/src/messaging/subjects.js';
+import { RenewalScheduler } from '../../controller/src/scheduler/scheduler.js';
+import { createTemplate } from '../../controller/src/templates/template-changes.js';
+import { parseCertificates, upsertCertificates } from '../../controller/src/inventory/upsert-certificates.js';
+import { makeCertificate, days } from '../support/certificates.js';
+
+let db: TestDatabase;
+let ormA: Orm;
+let ormB: Orm;
+const s = subjects('sched');
+const log = createLogger('silent');
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  ormA = await createOrm(db.url);
+  await ormA.connect();
+  await migrate(ormA);
+  ormB = await createOrm(db.url);
+  await ormB.connect();
+}, 60_000);
+
+afterAll(async () => {
+  await ormA?.close();
+  await ormB?.close();
+  await db?.drop();
+});
+
+async function addToInventory(names: string[], notAfter: Date): Promise<void> {
+  const certs = await Promise.all(names.map((n) => makeCertificate({ commonName: n, dnsNames: [n], notAfter })));
+  const { parsed } = parseCertificates(certs.map((c) => ({ der: c.der })));
+  await upsertCertificates(ormA.em.fork(), parsed, new Date());
+}
+
+const count = async (sql: string, params: unknown[] = []) =>
+  Number((await ormA.em.fork().execute<{ n: string }[]>(sql, params))[0]!.n);
+
+describe('renewal scheduler', () => {
+  it('adopts matching inventory certificates by template rules, and only those', async () => {
+    await createTemplate(ormA.em.fork(), { name: 'shop', actor: 'test', document: { match: { domainPatterns: ['*.shop.example'] } } });
+    await addToInventory(['a.shop.example', 'b.shop.example'], days(200));
+    await addToInventory(['other.example'], days(200));
+    const scheduler = new RenewalScheduler(ormA, s, log, { intervalMs: 1000, maxStartsPerSweep: 50 });
+    const result = await scheduler.sweep();
+    expect(result.swept).toBe(true);
+    expect(result.adopted).toBe(2);
+    const rows = await ormA.em.fork().execute<{ dns_names: string[]; adopted_by: string; renew_after: Date }[]>('select dns_names, adopted_by, renew_after from managed_certificates order by name');
+    expect(rows.map((r) => r.dns_names[0])).toEqual(['a.shop.example', 'b.shop.example']);
+    expect(rows.every((r) => r.adopted_by === 'template:shop')).toBe(true);
+    // 200 days left, renew 30 days before: not due, no run.
+    expect(result.started).toBe(0);
+    // A second sweep adopts nothing new.
+    expect((await scheduler.sweep()).adopted).toBe(0);
+  });
+
+  it('two replicas sweeping at the same moment start exactly one run per due certificate, at most maxStartsPerSweep per sweep', async () => {
+    await createTemplate(ormA.em.fork(), { name: 'due', actor: 'test', document: { match: { domainPatterns: ['*.due.example'] } } });
+    await addToInventory(Array.from({ length: 30 }, (_, i) => `h${i}.due.example`), days(10));
+    const a = new RenewalScheduler(ormA, s, log, { intervalMs: 1000, maxStartsPerSweep: 12 });
+    const b = new RenewalScheduler(ormB, s, log, { intervalMs: 1000, maxStartsPerSweep: 12 });
+    // Adoption first (one sweep adopts and starts at most 12).
+    for (let round = 0; round < 6; round++) {
+      const [ra, rb] = await Promise.all([a.sweep(), b.sweep()]);
+      // The advisory lock lets one of them sweep; the other returns at once. (Both may sweep one after the other.)
+      expect(ra.started).toBeLessThanOrEqual(12);
+      expect(rb.started).toBeLessThanOrEqual(12);
+    }
+    expect(await count(`select count(*) as n from managed_certificates where dns_names->>0 like '%.due.example'`)).toBe(30);
+    expect(await count(`select count(*) as n from workflow_runs r join managed_certificates m on m.id = r.managed_certificate_id where m.dns_names->>0 like '%.due.example'`)).toBe(30);
+    expect(await count(`select count(*) as n from (select managed_certificate_id from workflow_runs group by 1 having count(*) > 1) d`)).toBe(0);
+    // Each run's first stage is in the outbox, once.
+    expect(await count(`select count(*) as n from outbox where subject = ?`, [s.work('discover')])).toBe(30);
+    expect(await count(`select count(*) as n from outbox where subject = ?`, [s.event('renewal.started')])).toBe(30);
+  });
+
+  it('leaves certificates in backoff, paused ones, and ones with an active run alone', async () => {
+    await ormA.em.fork().execute(`update workflow_runs set state = 'failed', finished_at = now()`);
+    await ormA.em.fork().execute(`update managed_certificates set backoff_until = now() + interval '1 hour' where dns_names->>0 like 'h1%'`);
+    await ormA.em.fork().execute(`update managed_certificates set state = 'paused' where dns_names->>0 = 'h2.due.example'`);
+    const backoff = await count(`select count(*) as n from managed_certificates where backoff_until > now() or state = 'paused'`);
+    const before = await count('select count(*) as n from workflow_runs');
+    const scheduler = new RenewalScheduler(ormA, s, log, { intervalMs: 1000, maxStartsPerSweep: 100 });
+    const result = await scheduler.sweep();
+    expect(result.started).toBe(30 - backoff);
+    expect(await count('select count(*) as n from workflow_runs')).toBe(before + 30 - backoff);
+    // Nothing more on the next sweep: every due certificate now has an active run.
+    expect((await scheduler.sweep()).started).toBe(0);
+  });
+});
