@@ -49,6 +49,8 @@ const configSchema = z.strictObject({
   agentJobTimeoutMinutes: z.number().min(0.1).max(7 * 24 * 60).default(30),
   /** A stage unfinished this long raises stage.stuck (approvals have their own deadlines). */
   stageStuckAfterMinutes: z.number().min(0.1).max(7 * 24 * 60).default(60),
+  /** certificate.expiring is raised once per certificate at each of these many days left. */
+  expiryNoticeDays: z.array(z.coerce.number().int().min(1).max(3650)).max(10).default([30, 7, 1]),
   /** How often waiting stages, retries and deadlines are looked at. */
   workflowTickMs: z.number().int().min(50).max(60_000).default(1000),
 });
@@ -82,6 +84,7 @@ const envKeys: Record<string, [keyof ControllerConfig, 'string' | 'int' | 'numbe
   CERTFLOW_AGENT_JOB_TIMEOUT_MINUTES: ['agentJobTimeoutMinutes', 'number'],
   CERTFLOW_STAGE_STUCK_AFTER_MINUTES: ['stageStuckAfterMinutes', 'number'],
   CERTFLOW_WORKFLOW_TICK_MS: ['workflowTickMs', 'int'],
+  CERTFLOW_EXPIRY_NOTICE_DAYS: ['expiryNoticeDays', 'list'],
 };
 
 export function loadControllerConfig(env: NodeJS.ProcessEnv = process.env): ControllerConfig {

@@ -92,4 +92,34 @@ describe('renewal scheduler', () => {
     // Nothing more on the next sweep: every due certificate now has an active run.
     expect((await scheduler.sweep()).started).toBe(0);
   });
+
+  it('raises agent.offline once per outage and certificate.expiring once per certificate and threshold', async () => {
+    const em = ormA.em.fork();
+    const agentId = crypto.randomUUID();
+    await em.execute(`insert into agents (id, name, host_facts, certificate_serial, certificate_not_after, enrolled_at, enrolled_with_token_id, last_seen_at, scan_problems)
+      values (?, 'web-7', '{}'::jsonb, '01', now() + interval '30 days', now(), 't', now() - interval '10 minutes', '[]'::jsonb)`, [agentId]);
+    const cert = await makeCertificate({ commonName: 'soon.example', dnsNames: ['soon.example'], notAfter: days(5) });
+    const { parsed } = parseCertificates([{ der: cert.der }]);
+    const ids = await upsertCertificates(em, parsed, new Date());
+    const certificateId = [...ids.values()][0]!;
+    await em.execute(`insert into certificate_locations (id, certificate_id, agent_id, path, position, format, first_seen_at, last_seen_at)
+      values (?, ?, ?, '/etc/ssl/soon.pem', 0, 'pem', now(), now())`, [crypto.randomUUID(), certificateId, agentId]);
+    const scheduler = new RenewalScheduler(ormA, s, log, { intervalMs: 1000, maxStartsPerSweep: 0 + 1, fleet: { offlineAfterMs: 60_000, expiryThresholdsDays: [30, 7, 1] } });
+    const events = async (kind: string) => (await ormA.em.fork().execute<{ payload: { summary: string; details: Record<string, unknown> } }[]>(
+      'select payload from outbox where subject = ? order by id', [s.event(kind)])).map((r) => r.payload);
+    await scheduler.sweep();
+    await scheduler.sweep();
+    const offline = await events('agent.offline');
+    expect(offline).toHaveLength(1);
+    expect(offline[0]!.details).toMatchObject({ agentId, host: 'web-7' });
+    const expiring = (await events('certificate.expiring')).filter((e) => e.details.fingerprintSha256 === parsed[0]!.facts.fingerprintSha256);
+    expect(expiring).toHaveLength(1);
+    expect(expiring[0]!.summary).toMatch(/soon\.example expires in 4 day\(s\).*NOT managed.*web-7/);
+    // The agent comes back, then goes away again: a new outage, a new event.
+    await em.execute(`update agents set last_seen_at = now() where id = ?`, [agentId]);
+    await scheduler.sweep();
+    await em.execute(`update agents set last_seen_at = now() - interval '10 minutes' where id = ?`, [agentId]);
+    await scheduler.sweep();
+    expect(await events('agent.offline')).toHaveLength(2);
+  });
 });

@@ -13,12 +13,15 @@ import { startRun } from '../workflow/runs.js';
 import { adoptByTemplates } from './adoption.js';
 import { computeRenewAfter } from './renewal-window.js';
 import { getTemplateVersion } from '../templates/template-store.js';
+import { watchFleet, type FleetWatchOptions } from './fleet-watch.js';
 
 const SCHEDULER_LOCK_KEY = 0x63667363; // "cfsc"
 
 export interface SchedulerOptions {
   intervalMs: number;
   maxStartsPerSweep: number;
+  /** agent.offline and certificate.expiring events; off when absent. */
+  fleet?: FleetWatchOptions;
 }
 
 export interface SweepResult {
@@ -26,6 +29,8 @@ export interface SweepResult {
   adopted: number;
   rescheduled: number;
   started: number;
+  /** Fleet events raised (agent.offline, certificate.expiring). */
+  raised: number;
 }
 
 export class RenewalScheduler {
@@ -54,12 +59,14 @@ export class RenewalScheduler {
   async sweep(now: Date = new Date()): Promise<SweepResult> {
     const result = await this.orm.em.fork().transactional(async (tx) => {
       const [lock] = await tx.execute<{ locked: boolean }[]>('select pg_try_advisory_xact_lock(?) as locked', [SCHEDULER_LOCK_KEY]);
-      if (!lock?.locked) return { swept: false, adopted: 0, rescheduled: 0, started: 0 };
+      if (!lock?.locked) return { swept: false, adopted: 0, rescheduled: 0, started: 0, raised: 0 };
       const adopted = await adoptByTemplates(tx, now);
       const rescheduled = await rescheduleChangedTemplates(tx);
       const started = await this.startDueRuns(tx, now);
-      return { swept: true, adopted, rescheduled, started };
+      const raised = this.options.fleet ? await watchFleet(tx, this.subjects, this.options.fleet, now) : 0;
+      return { swept: true, adopted, rescheduled, started, raised };
     });
+    if (result.started > 0 || result.raised > 0) kickOutbox();
     if (result.started > 0) {
       kickOutbox();
       this.log.info(result, 'scheduler: sweep');

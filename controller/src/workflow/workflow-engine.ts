@@ -40,7 +40,10 @@ export async function startWorkflowEngine(orm: MikroORM, nc: NatsConnection, con
   const relay = new OutboxRelay(orm, nc, deps.log);
   const runner = new WorkflowRunner(orm, nc, deps, stageHandlers, { concurrency: config.workflowConcurrency, ackWaitMs: config.workflowAckWaitSeconds * 1000 });
   const watchdog = new WorkflowWatchdog(orm, subjects, deps.log, { intervalMs: config.workflowTickMs, stuckAfterMs: config.stageStuckAfterMinutes * 60_000 });
-  const scheduler = new RenewalScheduler(orm, subjects, deps.log, { intervalMs: config.schedulerIntervalSeconds * 1000, maxStartsPerSweep: config.maxStartsPerSweep });
+  const scheduler = new RenewalScheduler(orm, subjects, deps.log, {
+    intervalMs: config.schedulerIntervalSeconds * 1000, maxStartsPerSweep: config.maxStartsPerSweep,
+    fleet: { offlineAfterMs: config.checkInIntervalSeconds * config.offlineAfterIntervals * 1000, expiryThresholdsDays: config.expiryNoticeDays },
+  });
   relay.start();
   await runner.start();
   watchdog.start();

@@ -46,6 +46,8 @@ export const Agent = defineEntity({
     /** Network ranges an operator assigned to this agent for endpoint discovery. */
     networkScan: p.json<NetworkScanRecord>().nullable(),
     revokedAt: p.datetime().nullable(),
+    /** When agent.offline was raised for the current outage; cleared once the agent is seen again. */
+    offlineReportedAt: p.datetime().nullable(),
   }),
 });
 export type Agent = InferEntity<typeof Agent>;

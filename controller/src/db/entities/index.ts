@@ -1,4 +1,5 @@
 // Every entity of the controller, for the ORM's configuration.
+import { AcmeOrder } from './acme-order.js';
 import { Agent } from './agent.js';
 import { AgentJob } from './agent-job.js';
 import { AdminToken } from './admin-token.js';
@@ -17,15 +18,16 @@ import { ServiceBinding } from './service-binding.js';
 import { Template } from './template.js';
 import { TemplateVersion } from './template-version.js';
 import { ApprovalDecision, ApprovalLink, ApprovalRequest } from './approval.js';
+import { ExpiryNotice } from './expiry-notice.js';
 import { ManagedCertificate } from './managed-certificate.js';
 import { OutboxMessage } from './outbox-message.js';
 import { SchedulerState } from './scheduler-state.js';
 import { WorkflowRun } from './workflow-run.js';
 import { WorkflowStage } from './workflow-stage.js';
 
-export { Agent, AgentJob, AdminToken, AuditEvent, Certificate, CertificateAuthority, CertificateLocation, Endpoint, EnrollmentToken, IssuedCertificateRecord, Keystore, Secret, ServiceBinding, Template, TemplateVersion,
+export { AcmeOrder, Agent, AgentJob, AdminToken, AuditEvent, Certificate, CertificateAuthority, CertificateLocation, Endpoint, EnrollmentToken, IssuedCertificateRecord, Keystore, Secret, ServiceBinding, Template, TemplateVersion,
   ApprovalDecision, ApprovalLink, ApprovalRequest, ManagedCertificate, OutboxMessage, SchedulerState, WorkflowRun, WorkflowStage,
-  NotificationChannel, NotificationDelivery };
-export const allEntities = [Agent, AgentJob, AdminToken, AuditEvent, Certificate, CertificateAuthority, CertificateLocation, Endpoint, EnrollmentToken, IssuedCertificateRecord, Keystore, Secret, ServiceBinding, Template, TemplateVersion,
+  NotificationChannel, NotificationDelivery, ExpiryNotice };
+export const allEntities = [AcmeOrder, Agent, AgentJob, AdminToken, AuditEvent, Certificate, CertificateAuthority, CertificateLocation, Endpoint, EnrollmentToken, IssuedCertificateRecord, Keystore, Secret, ServiceBinding, Template, TemplateVersion,
   ApprovalDecision, ApprovalLink, ApprovalRequest, ManagedCertificate, OutboxMessage, SchedulerState, WorkflowRun, WorkflowStage,
-  NotificationChannel, NotificationDelivery];
+  NotificationChannel, NotificationDelivery, ExpiryNotice];

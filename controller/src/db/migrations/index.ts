@@ -10,6 +10,8 @@ import { Migration20261128190300_notifications } from './Migration20261128190300
 import { Migration20261128190400_templates } from './Migration20261128190400_templates.js';
 import { Migration20261128190500_workflow } from './Migration20261128190500_workflow.js';
 import { Migration20261128190600_agent_job_runs } from './Migration20261128190600_agent_job_runs.js';
+import { Migration20261128190700_acme_orders } from './Migration20261128190700_acme_orders.js';
+import { Migration20261128190700_fleet_notices } from './Migration20261128190700_fleet_notices.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261128155228_initial', class: Migration20261128155228_initial },
@@ -22,4 +24,6 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261128190400_templates', class: Migration20261128190400_templates },
   { name: 'Migration20261128190500_workflow', class: Migration20261128190500_workflow },
   { name: 'Migration20261128190600_agent_job_runs', class: Migration20261128190600_agent_job_runs },
+  { name: 'Migration20261128190700_acme_orders', class: Migration20261128190700_acme_orders },
+  { name: 'Migration20261128190700_fleet_notices', class: Migration20261128190700_fleet_notices },
 ];
