@@ -19,6 +19,8 @@ export interface CommandSpec {
   strings?: readonly string[];
   /** Flags, besides --json and --help. */
   booleans?: readonly string[];
+  /** Options that may be given more than once (--dns a --dns b), each collected into a list. */
+  lists?: readonly string[];
   /** Names of the required positional arguments, in order. */
   positionals?: readonly string[];
 }
@@ -27,6 +29,7 @@ export interface ParsedCommand {
   spec: CommandSpec;
   strings: Record<string, string | undefined>;
   booleans: Record<string, boolean>;
+  lists: Record<string, string[]>;
   positionals: string[];
   json: boolean;
   url?: string;
@@ -34,11 +37,12 @@ export interface ParsedCommand {
 }
 
 export function parseCommand(args: string[], spec: CommandSpec): ParsedCommand {
-  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {
     url: { type: 'string' }, token: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   };
   for (const name of spec.strings ?? []) options[name] = { type: 'string' };
   for (const name of spec.booleans ?? []) options[name] = { type: 'boolean' };
+  for (const name of spec.lists ?? []) options[name] = { type: 'string', multiple: true };
   let parsed;
   try {
     parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
@@ -58,8 +62,10 @@ export function parseCommand(args: string[], spec: CommandSpec): ParsedCommand {
   for (const name of spec.strings ?? []) strings[name] = values[name] as string | undefined;
   const booleans: Record<string, boolean> = {};
   for (const name of spec.booleans ?? []) booleans[name] = values[name] === true;
+  const lists: Record<string, string[]> = {};
+  for (const name of spec.lists ?? []) lists[name] = (values as Record<string, unknown>)[name] as string[] | undefined ?? [];
   return {
-    spec, strings, booleans, positionals: parsed.positionals, json: values.json === true,
+    spec, strings, booleans, lists, positionals: parsed.positionals, json: values.json === true,
     url: values.url as string | undefined, token: values.token as string | undefined,
   };
 }

@@ -2,6 +2,7 @@
 // Exit codes: 0 done, 1 the command failed (API problem, network, config), 2 the command line is wrong.
 import { adminTokensCommand, ADMIN_TOKENS_USAGE } from './admin-tokens-command.js';
 import { agentsCommand, AGENTS_USAGE } from './agents-command.js';
+import { approvalsCommand, APPROVALS_USAGE } from './approvals-command.js';
 import { auditCommand, AUDIT_USAGE } from './audit-command.js';
 import { casCommand, CAS_USAGE } from './cas-command.js';
 import { certsCommand, CERTS_USAGE } from './certs-command.js';
@@ -11,7 +12,9 @@ import { readCliEnvironment } from './cli-config.js';
 import { CliError, HelpRequested, UsageError } from './cli-errors.js';
 import type { CommandContext } from './command.js';
 import { loginCommand, LOGIN_USAGE } from './login-command.js';
+import { managedCommand, MANAGED_USAGE } from './managed-command.js';
 import { notifyCommand, NOTIFY_USAGE } from './notify-command.js';
+import { runsCommand, RUNS_USAGE } from './runs-command.js';
 import { templatesCommand, TEMPLATES_USAGE } from './templates-command.js';
 import { tokensCommand, TOKENS_USAGE } from './tokens-command.js';
 
@@ -28,6 +31,9 @@ const USAGE = [
   ADMIN_TOKENS_USAGE,
   CAS_USAGE,
   TEMPLATES_USAGE,
+  MANAGED_USAGE,
+  RUNS_USAGE,
+  APPROVALS_USAGE,
   NOTIFY_USAGE,
   '',
   'Every command also takes --url URL and --token TOKEN; otherwise CERTFLOW_URL and CERTFLOW_TOKEN,',
@@ -45,6 +51,9 @@ const commands: Record<string, (args: string[], ctx: CommandContext) => Promise<
   'admin-tokens': adminTokensCommand,
   cas: casCommand,
   templates: templatesCommand,
+  managed: managedCommand,
+  runs: runsCommand,
+  approvals: approvalsCommand,
   notify: notifyCommand,
 };
 

@@ -50,3 +50,14 @@ export function pageFooter(page: { items: unknown[]; total: number; offset: numb
 function oneLine(text: string): string {
   return text.replace(/\s+/g, ' ');
 }
+
+/** "850 ms", "12.3 s", "4 min 05 s", "2 h 07 min": exact enough to compare stages at a glance. */
+export function formatDuration(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return '-';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${String(seconds % 60).padStart(2, '0')} s`;
+  const minutes = Math.round(seconds / 60);
+  return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, '0')} min`;
+}
