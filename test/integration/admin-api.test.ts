@@ -384,6 +384,7 @@ describe('OpenAPI document', () => {
     ['delete', '/api/v1/notification-channels/{name}', true],
     ['post', '/api/v1/notification-channels/{name}/test', true],
     ['get', '/api/v1/notification-deliveries', true],
+    ['patch', '/api/v1/agents/{id}', true],
     ['get', '/api/v1/managed-certificates', true],
     ['post', '/api/v1/managed-certificates', true],
     ['get', '/api/v1/managed-certificates/{id}', true],

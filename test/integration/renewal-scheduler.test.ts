@@ -122,4 +122,25 @@ describe('renewal scheduler', () => {
     await scheduler.sweep();
     expect(await events('agent.offline')).toHaveLength(2);
   });
+
+  it('adopts by the labels and host groups of the agents holding a certificate', async () => {
+    const em = ormA.em.fork();
+    const prod = crypto.randomUUID();
+    const lab = crypto.randomUUID();
+    for (const [id, name, labels, groups] of [[prod, 'prod-1', { env: 'prod' }, ['web']], [lab, 'lab-1', { env: 'lab' }, ['web']]] as const) {
+      await em.execute(`insert into agents (id, name, host_facts, certificate_serial, certificate_not_after, enrolled_at, enrolled_with_token_id, last_seen_at, scan_problems, labels, host_groups)
+        values (?, ?, '{}'::jsonb, '01', now() + interval '30 days', now(), 't', now(), '[]'::jsonb, ?::jsonb, ?::jsonb)`, [id, name, JSON.stringify(labels), JSON.stringify(groups)]);
+    }
+    await createTemplate(ormA.em.fork(), { name: 'prod-web', actor: 'test', document: { match: { labels: { env: 'prod' }, hostGroups: ['web'], domainPatterns: ['*.labels.example'] } } });
+    for (const [name, agent] of [['p.labels.example', prod], ['l.labels.example', lab]] as const) {
+      const cert = await makeCertificate({ commonName: name, dnsNames: [name], notAfter: days(300) });
+      const { parsed } = parseCertificates([{ der: cert.der }]);
+      const id = [...(await upsertCertificates(em, parsed, new Date())).values()][0]!;
+      await em.execute(`insert into certificate_locations (id, certificate_id, agent_id, path, position, format, first_seen_at, last_seen_at)
+        values (?, ?, ?, ?, 0, 'pem', now(), now())`, [crypto.randomUUID(), id, agent, `/etc/ssl/${name}.pem`]);
+    }
+    await new RenewalScheduler(ormA, s, log, { intervalMs: 1000, maxStartsPerSweep: 1 }).sweep();
+    const adopted = await ormA.em.fork().execute<{ name: string; adopted_by: string }[]>(`select dns_names->>0 as name, adopted_by from managed_certificates where dns_names->>0 like '%.labels.example'`);
+    expect(adopted).toEqual([{ name: 'p.labels.example', adopted_by: 'template:prod-web' }]);
+  });
 });

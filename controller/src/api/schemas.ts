@@ -82,6 +82,14 @@ export type AgentSummary = z.infer<typeof agentSummary>;
 
 export const agentDetail = agentSummary.extend({
   scanProblems: z.array(z.object({ path: z.string(), message: z.string() })),
+  labels: z.record(z.string(), z.string()),
+  hostGroups: z.array(z.string()),
+});
+
+const labelKey = z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9._/-]{0,61}[A-Za-z0-9])?$/, 'expected a label key: letters, digits and . _ / -, at most 63 characters');
+export const updateAgentBody = z.strictObject({
+  labels: z.record(labelKey, z.string().max(63)).refine((l) => Object.keys(l).length <= 50, 'at most 50 labels').optional(),
+  hostGroups: z.array(z.string().min(1).max(100)).max(50).refine((g) => new Set(g).size === g.length, 'a host group is listed twice').optional(),
 });
 export type AgentDetail = z.infer<typeof agentDetail>;
 

@@ -8,7 +8,7 @@ import type { Subjects } from '../../messaging/subjects.js';
 import { principalOf, requestEm, requirePermission } from '../auth.js';
 import { timestampParser, type SqlTimestamp } from '../db-rows.js';
 import { notFound, problemResponses } from '../problem.js';
-import { agentDetail, agentJobDetail, agentJobResponse, agentPage, idParams, listAgentsQuery, makeCsrBody, networkScanBody, type AgentSummary } from '../schemas.js';
+import { agentDetail, updateAgentBody, agentJobDetail, agentJobResponse, agentPage, idParams, listAgentsQuery, makeCsrBody, networkScanBody, type AgentSummary } from '../schemas.js';
 import { AgentJob } from '../../db/entities/agent-job.js';
 import { randomBytes } from 'node:crypto';
 import type { ZodTypeProvider } from '../zod-compiler.js';
@@ -114,7 +114,36 @@ export function agentRoutes(deps: AgentRouteDeps) {
       const agent = await requestEm(request).findOne(Agent, { id: request.params.id });
       if (!agent) throw notFound(`no agent with id ${request.params.id}`);
       const scanProblems = agent.scanProblems ?? [];
-      return { ...summary(agent, scanProblems.length, Date.now()), scanProblems };
+      return { ...summary(agent, scanProblems.length, Date.now()), scanProblems, labels: agent.labels ?? {}, hostGroups: agent.hostGroups ?? [] };
+    });
+
+    app.patch('/api/v1/agents/:id', {
+      onRequest: requirePermission('manage-agents'),
+      schema: {
+        tags: ['agents'],
+        summary: "Set an agent's labels and host groups (templates adopt the certificates it holds by them)",
+        params: idParams,
+        body: updateAgentBody,
+        response: { 200: agentDetail, ...problemResponses(400, 401, 403, 404) },
+      },
+    }, async (request) => {
+      const em = requestEm(request);
+      const actor = principalOf(request).name;
+      const agent = await em.transactional(async (tx) => {
+        await tx.execute('select id from agents where id = ? for update', [request.params.id]);
+        const row = await tx.findOne(Agent, { id: request.params.id });
+        if (!row) throw notFound(`no agent with id ${request.params.id}`);
+        const before = { labels: row.labels ?? {}, hostGroups: row.hostGroups ?? [] };
+        if (request.body.labels) row.labels = request.body.labels;
+        if (request.body.hostGroups) row.hostGroups = request.body.hostGroups;
+        await tx.flush();
+        await appendAudit(tx, { actor: `token:${actor}`, action: 'agent.updated', targetType: 'agent', targetId: row.id, before, after: { labels: row.labels, hostGroups: row.hostGroups } });
+        return row;
+      });
+      // A change of labels may make a template's match rules adopt what this agent holds.
+      await em.execute(`delete from scheduler_state where key = 'adoption-cursor'`);
+      const scanProblems = agent.scanProblems ?? [];
+      return { ...summary(agent, scanProblems.length, Date.now()), scanProblems, labels: agent.labels ?? {}, hostGroups: agent.hostGroups ?? [] };
     });
 
     app.post('/api/v1/agents/:id/rescan', {

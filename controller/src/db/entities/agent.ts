@@ -48,6 +48,9 @@ export const Agent = defineEntity({
     revokedAt: p.datetime().nullable(),
     /** When agent.offline was raised for the current outage; cleared once the agent is seen again. */
     offlineReportedAt: p.datetime().nullable(),
+    /** Set by operators; templates adopt certificates by the labels and host groups of the agents holding them. */
+    labels: p.json<Record<string, string>>().onCreate(() => ({})),
+    hostGroups: p.json<string[]>().onCreate(() => []),
   }),
 });
 export type Agent = InferEntity<typeof Agent>;

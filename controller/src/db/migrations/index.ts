@@ -12,6 +12,7 @@ import { Migration20261128190500_workflow } from './Migration20261128190500_work
 import { Migration20261128190600_agent_job_runs } from './Migration20261128190600_agent_job_runs.js';
 import { Migration20261128190700_acme_orders } from './Migration20261128190700_acme_orders.js';
 import { Migration20261128190700_fleet_notices } from './Migration20261128190700_fleet_notices.js';
+import { Migration20261128190800_agent_groups } from './Migration20261128190800_agent_groups.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261128155228_initial', class: Migration20261128155228_initial },
@@ -26,4 +27,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261128190600_agent_job_runs', class: Migration20261128190600_agent_job_runs },
   { name: 'Migration20261128190700_acme_orders', class: Migration20261128190700_acme_orders },
   { name: 'Migration20261128190700_fleet_notices', class: Migration20261128190700_fleet_notices },
+  { name: 'Migration20261128190800_agent_groups', class: Migration20261128190800_agent_groups },
 ];
