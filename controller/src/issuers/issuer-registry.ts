@@ -1,8 +1,9 @@
 // Finding issuers by name. A CA row says which implementation serves it (`kind`); this module turns the
-// row into that implementation. The ACME issuer plugs in by adding its factory to `factories`.
+// row into that implementation: `factories` has one per kind.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { CertificateAuthority, type CaKind, type CaPolicy } from '../db/entities/certificate-authority.js';
 import type { SecretBox } from '../crypto/master-key.js';
+import { AcmeIssuer } from './acme/acme-issuer.js';
 import { parseCaPolicy } from './ca-policy.js';
 import { InternalIssuer } from './internal/internal-issuer.js';
 import type { Issuer } from './issuer.js';
@@ -31,7 +32,7 @@ type IssuerFactory = (em: EntityManager, box: SecretBox, ca: CertificateAuthorit
 
 const factories: Record<CaKind, IssuerFactory | null> = {
   internal: (em, box, ca, options) => new InternalIssuer(em, box, ca, options),
-  acme: null,
+  acme: (em, box, ca) => new AcmeIssuer(em, box, ca),
 };
 
 function summary(row: CertificateAuthority, policy: CaPolicy): CertificateAuthoritySummary {

@@ -1,6 +1,6 @@
 // The contract between the workflow (select-ca and issue stages) and the certificate authorities.
 // An issuer turns a CSR made on the agent's host into a certificate; the controller never sees the key.
-// Optional abilities (health, revocation, later renewal info) are separate interfaces, so an issuer
+// Optional abilities (health, revocation, renewal info) are separate interfaces, so an issuer
 // implements only what its CA can do and callers ask with the type guards below.
 
 export interface IssueRequest {
@@ -13,6 +13,22 @@ export interface IssueRequest {
   validityDays?: number;
   /** Stored before issuing: the same key again returns the same certificate, never a second one. */
   idempotencyKey: string;
+  /**
+   * The certificate this one renews, PEM, if any: an ACME CA offering ARI (RFC 9773) is told through the
+   * order's `replaces`, so the renewal does not count against its rate limits.
+   */
+  replacesCertificatePem?: string;
+  /**
+   * Who answers http-01 challenges for this request (the target host's agent). Needed only by CAs that
+   * validate with http-01; others ignore it.
+   */
+  http01Responder?: Http01Responder;
+}
+
+/** Serves `keyAuthorization` at http://NAME/.well-known/acme-challenge/TOKEN until cleanup. */
+export interface Http01Responder {
+  present(token: string, keyAuthorization: string, signal?: AbortSignal): Promise<void>;
+  cleanup(token: string): Promise<void>;
 }
 
 export interface IssuedCertificate {
@@ -41,6 +57,19 @@ export interface RevokingIssuer extends Issuer {
   revoke(serialHex: string, reason?: string): Promise<void>;
 }
 
+/** The CA's suggested renewal window for a certificate (ACME ARI, RFC 9773). */
+export interface RenewalInfo {
+  suggestedWindow: { start: Date; end: Date };
+  explanationUrl?: string;
+  /** Ask again no earlier than this (the CA's Retry-After). */
+  retryAfter: Date;
+}
+
+export interface RenewalInfoIssuer extends Issuer {
+  /** The window, or null when the CA does not offer renewal information. */
+  renewalInfo(certificatePem: string, signal?: AbortSignal): Promise<RenewalInfo | null>;
+}
+
 /** The CSR or the names are not allowed by the CA's policy (or are malformed): the run fails with this text. */
 export class IssuerPolicyError extends Error {
   override name = 'IssuerPolicyError';
@@ -62,4 +91,8 @@ export function isHealthChecked(issuer: Issuer): issuer is HealthCheckedIssuer {
 
 export function isRevoking(issuer: Issuer): issuer is RevokingIssuer {
   return typeof (issuer as Partial<RevokingIssuer>).revoke === 'function';
+}
+
+export function hasRenewalInfo(issuer: Issuer): issuer is RenewalInfoIssuer {
+  return typeof (issuer as Partial<RenewalInfoIssuer>).renewalInfo === 'function';
 }

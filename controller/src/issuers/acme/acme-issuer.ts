@@ -1,0 +1,362 @@
+// An ACME CA (Let's Encrypt, ZeroSSL, a private step-ca or Pebble) as an Issuer, on acme-client. The CSR
+// comes from the target host; certflow orders, answers the challenges (dns-01 through a DnsProvider,
+// http-01 through the request's responder: the target's agent), finalizes with the CSR and downloads
+// the certificate. At most once per idempotency key: the key is recorded before anything is ordered
+// (issued-records.ts), and the order's URL is committed the moment the CA has created the order, so a
+// controller that dies before recording the certificate resumes that same order on the next attempt.
+import type { EntityManager } from '@mikro-orm/postgresql';
+import * as acme from 'acme-client';
+import { createHash, X509Certificate } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { SecretBox } from '../../crypto/master-key.js';
+import { checkKeyTypeAllowed, checkNamesAllowed, type CaPolicy } from '../ca-policy.js';
+import { checkCsr, type CheckedCsr } from '../csr-request.js';
+import { findRecorded, issueOnce, normalizeSerial, revokeRecorded, UnknownSerialError, type RevocationResult } from '../issued-records.js';
+import {
+  IssuerPolicyError, IssuerUnavailableError, type HealthCheckedIssuer, type IssueRequest, type IssuedCertificate,
+  type RenewalInfo, type RenewalInfoIssuer, type RevokingIssuer,
+} from '../issuer.js';
+import { REVOCATION_REASONS, type RevocationReason } from '../revocation-reasons.js';
+import type { AcmeConfig, AcmeSecrets } from './acme-config.js';
+import { AcmeChallengeError, acmeError, type AcmeStep } from './acme-errors.js';
+import { findOrderUrl, saveOrderUrl } from './acme-orders.js';
+import { loadAcmeSecrets, loadOrCreateAccount, parseAcmeSetup, saveAccountUrl } from './acme-store.js';
+import { closeOriginUntil, parseRetryAfter, trustForOrigin, waitForOrigin, withAcmeContext, type AcmeCallContext } from './acme-transport.js';
+import { challengeRecordName, createDnsProvider, type DnsProvider } from './dns/dns-provider.js';
+import { DnsProviderError } from './dns/exec-dns-provider.js';
+import { ariCertificateId, parseRenewalInfo, RenewalInfoError } from './renewal-info.js';
+import { withOrderSlot } from './order-slots.js';
+
+export interface AcmeCaRow {
+  id: string;
+  name: string;
+  policy: CaPolicy;
+  config: Record<string, unknown>;
+  disabled: boolean;
+}
+
+/** Test seams: called at the points a crash matters for idempotency. */
+export interface AcmeIssuerHooks {
+  /** The order is stored and valid or processing (finalized): the certificate exists at the CA. */
+  afterFinalize?: () => Promise<void>;
+}
+
+interface Directory {
+  newNonce: string;
+  newAccount: string;
+  newOrder: string;
+  revokeCert?: string;
+  renewalInfo?: string;
+  meta?: Record<string, unknown>;
+}
+
+/** The directory's required resources (RFC 8555 7.1.1); a document without them is not an ACME directory. */
+const REQUIRED_RESOURCES = ['newNonce', 'newAccount', 'newOrder'] as const;
+
+// Polling of authorizations and orders: acme-client's default (5 s to 30 s) would dominate issuance.
+const POLL_MIN_MS = 200;
+const POLL_MAX_MS = 3_000;
+
+// One acme-client Client per CA and config per process: the account is looked up once, not per issue.
+const clients = new Map<string, Promise<acme.Client>>();
+
+export class AcmeIssuer implements HealthCheckedIssuer, RevokingIssuer, RenewalInfoIssuer {
+  readonly kind = 'acme' as const;
+  private setup: { config: AcmeConfig; secrets: AcmeSecrets } | null = null;
+
+  constructor(
+    private readonly em: EntityManager,
+    private readonly box: SecretBox,
+    private readonly ca: AcmeCaRow,
+    private readonly hooks: AcmeIssuerHooks = {},
+  ) {}
+
+  get name(): string {
+    return this.ca.name;
+  }
+
+  private get configKey(): string {
+    return `${this.ca.id}:${JSON.stringify(this.ca.config)}`;
+  }
+
+  /** Runs one ACME step with a fresh problem context; failures become IssuerPolicyError/IssuerUnavailableError. */
+  private async step<T>(step: AcmeStep, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const config = (await this.load()).config;
+    const ctx: AcmeCallContext = { maxRetryAfterMs: config.maxRetryAfterSeconds * 1000, signal };
+    try {
+      return await withAcmeContext(ctx, fn);
+    } catch (err) {
+      throw acmeError(this.ca.name, step, err, ctx);
+    }
+  }
+
+  private async load(): Promise<{ config: AcmeConfig; secrets: AcmeSecrets }> {
+    if (this.setup) return this.setup;
+    try {
+      this.setup = parseAcmeSetup(this.ca.name, this.ca.config, await loadAcmeSecrets(this.em, this.box, this.ca.name));
+    } catch (cause) {
+      throw new IssuerUnavailableError((cause as Error).message, { cause });
+    }
+    trustForOrigin(this.setup.config.directoryUrl, this.setup.config.trustPem);
+    return this.setup;
+  }
+
+  /** GETs and checks the directory (uncached: health wants the CA's current answer). */
+  private async directory(signal?: AbortSignal): Promise<Directory> {
+    const { config } = await this.load();
+    return this.step('directory', async () => {
+      const res = await acme.axios.get(config.directoryUrl, { signal, validateStatus: null } as Parameters<typeof acme.axios.get>[1]);
+      if (res.status !== 200) throw new Error(`GET ${config.directoryUrl} answered HTTP ${res.status}`);
+      return checkDirectory(config.directoryUrl, res.data);
+    }, signal);
+  }
+
+  private client(signal?: AbortSignal): Promise<acme.Client> {
+    let pending = clients.get(this.configKey);
+    if (!pending) {
+      pending = this.openClient(signal);
+      clients.set(this.configKey, pending);
+      // Not cached on failure: the CA may be back next time.
+      pending.catch(() => clients.delete(this.configKey));
+    }
+    return pending;
+  }
+
+  private async openClient(signal?: AbortSignal): Promise<acme.Client> {
+    const { config, secrets } = await this.load();
+    await this.directory(signal);
+    const account = await loadOrCreateAccount(this.em, this.box, this.ca.name);
+    const attempts = Math.ceil((config.orderTimeoutSeconds * 1000) / POLL_MAX_MS) + 5;
+    const client = new acme.Client({
+      directoryUrl: config.directoryUrl,
+      accountKey: account.keyPem,
+      ...(account.accountUrl ? { accountUrl: account.accountUrl } : {}),
+      ...(config.eabKeyId ? { externalAccountBinding: { kid: config.eabKeyId, hmacKey: secrets.eabHmacKey! } } : {}),
+      backoffAttempts: attempts, backoffMin: POLL_MIN_MS, backoffMax: POLL_MAX_MS,
+    });
+    if (!account.accountUrl) {
+      // Registering an existing key returns its account, so replicas racing here end with one account.
+      await this.step('account', () => client.createAccount({
+        termsOfServiceAgreed: true, ...(config.contact.length ? { contact: config.contact } : {}),
+      }), signal);
+      await saveAccountUrl(this.em, this.box, this.ca.name, account, client.getAccountUrl());
+    }
+    return client;
+  }
+
+  async issue(req: IssueRequest, signal?: AbortSignal): Promise<IssuedCertificate> {
+    signal?.throwIfAborted();
+    if (this.ca.disabled) throw new IssuerUnavailableError(`CA "${this.ca.name}" is disabled`);
+    const previous = await findRecorded(this.em, this.ca, req);
+    if (previous) return previous;
+
+    const checked = await checkCsr(req);
+    const names = [...checked.dnsNames, ...checked.ipAddresses];
+    checkNamesAllowed(this.ca.name, this.ca.policy, names);
+    checkKeyTypeAllowed(this.ca.name, this.ca.policy, checked.keyType);
+    const { config } = await this.load();
+    if (config.challenge.type === 'dns-01' && checked.ipAddresses.length > 0) {
+      throw new IssuerPolicyError(`CA "${this.ca.name}" validates with dns-01, which cannot prove IP addresses (${checked.ipAddresses.join(', ')})`);
+    }
+    if (config.challenge.type === 'http-01' && !req.http01Responder) {
+      throw new IssuerPolicyError(`CA "${this.ca.name}" validates with http-01, which needs the target host's agent to answer; this request has none`);
+    }
+    return withOrderSlot(this.ca.id, config.maxConcurrentOrders,
+      () => issueOnce(this.em, this.ca, req, names, () => this.order(req, checked, signal)), signal);
+  }
+
+  /** Places (or resumes) the key's order, validates, finalizes with the CSR and downloads the certificate. */
+  private async order(req: IssueRequest, checked: CheckedCsr, signal?: AbortSignal): Promise<IssuedCertificate> {
+    const client = await this.client(signal);
+    let order: acme.Order | null = null;
+    const savedUrl = await findOrderUrl(this.em, this.ca.id, req.idempotencyKey);
+    if (savedUrl) {
+      order = await this.step('order', () => client.getOrder({ url: savedUrl } as acme.Order), signal);
+      // An earlier attempt's order that failed validation or expired: this attempt starts a new one.
+      if (order.status === 'invalid') order = null;
+    }
+    if (!order) {
+      const identifiers = [
+        ...checked.dnsNames.map((value) => ({ type: 'dns', value })),
+        ...checked.ipAddresses.map((value) => ({ type: 'ip', value })),
+      ];
+      const replaces = await this.replacesId(req.replacesCertificatePem, signal);
+      order = await this.step('order', () => client.createOrder({ identifiers, ...(replaces ? { replaces } : {}) } as Parameters<acme.Client['createOrder']>[0]), signal);
+      await saveOrderUrl(this.em, this.ca.id, req.idempotencyKey, order.url);
+    }
+    if (order.status === 'pending') {
+      await this.authorize(client, order, req, signal);
+      order = await this.step('order', () => client.getOrder(order!), signal);
+    }
+    if (order.status === 'ready') {
+      order = await this.step('finalize', () => client.finalizeOrder(order!, req.csrPem), signal);
+    }
+    if (order.status === 'invalid') {
+      throw new IssuerPolicyError(`CA "${this.ca.name}" (ACME finalize): the order ${order.url} became invalid${order.error ? `: ${(order.error as { detail?: string }).detail}` : ''}`);
+    }
+    await this.hooks.afterFinalize?.();
+    const pem = await this.step('certificate', () => client.getCertificate(order!), signal);
+    return this.checkedCertificate(pem, checked);
+  }
+
+  private async authorize(client: acme.Client, order: acme.Order, req: IssueRequest, signal?: AbortSignal): Promise<void> {
+    const { config, secrets } = await this.load();
+    const authorizations = await this.step('order', () => client.getAuthorizations(order), signal);
+    const dns: DnsProvider | null = config.challenge.type === 'dns-01' ? createDnsProvider(config.challenge.provider, secrets) : null;
+    await Promise.all(authorizations.map(async (authz) => {
+      if (authz.status === 'valid') return;
+      const identifier = `${authz.wildcard ? '*.' : ''}${authz.identifier.value}`;
+      const challenge = authz.challenges.find((c) => c.type === config.challenge.type);
+      if (!challenge) {
+        throw new IssuerPolicyError(`CA "${this.ca.name}" offers no ${config.challenge.type} challenge for ${identifier} ` +
+          `(it offers ${authz.challenges.map((c) => c.type).join(', ') || 'none'})`);
+      }
+      const keyAuthorization = await client.getChallengeKeyAuthorization(challenge);
+      const recordName = challengeRecordName(authz.identifier.value);
+      const token = (challenge as { token?: string }).token ?? '';
+      try {
+        if (dns) await dns.present(recordName, keyAuthorization, signal);
+        else await req.http01Responder!.present(token, keyAuthorization, signal);
+      } catch (cause) {
+        const message = cause instanceof DnsProviderError ? cause.message : `answering ${challenge.type} for ${identifier}: ${(cause as Error).message}`;
+        throw new IssuerUnavailableError(`CA "${this.ca.name}": ${message}`, { cause });
+      }
+      try {
+        if (config.challenge.type === 'dns-01' && config.challenge.propagationDelayMs > 0) {
+          await sleep(config.challenge.propagationDelayMs, undefined, { signal });
+        }
+        await this.step('challenge', () => client.completeChallenge(challenge), signal);
+        await this.step('challenge', () => client.waitForValidStatus(challenge), signal).catch((err: Error) => {
+          // An invalid challenge's error detail is the message (the answer itself was a 200).
+          if (err instanceof IssuerUnavailableError && !/Operation is pending|cannot reach|rate-limits/.test(err.message)) {
+            throw new AcmeChallengeError(`CA "${this.ca.name}" could not validate ${identifier} with ${challenge.type}: ` +
+              err.message.replace(/^CA "[^"]*" \(ACME challenge\): /, ''), { cause: err });
+          }
+          throw err;
+        });
+      } finally {
+        // Cleanup failures must not hide the outcome; the record is left behind and says so in the log.
+        await (dns ? dns.cleanup(recordName, keyAuthorization) : req.http01Responder!.cleanup(token)).catch(() => undefined);
+      }
+    }));
+  }
+
+  /** The CA's certificate, checked: the CSR's key and exactly its names, or the CA misbehaved. */
+  private checkedCertificate(pem: string, checked: CheckedCsr): IssuedCertificate {
+    const blocks: string[] = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+    if (blocks.length === 0) throw new IssuerUnavailableError(`CA "${this.ca.name}" returned no certificate`);
+    const cert = new X509Certificate(blocks[0]);
+    const spki = cert.publicKey.export({ format: 'der', type: 'spki' });
+    if (!spki.equals(Buffer.from(checked.csr.publicKey.rawData))) {
+      throw new IssuerUnavailableError(`CA "${this.ca.name}" returned a certificate whose public key is not the CSR's`);
+    }
+    const sans = (cert.subjectAltName ?? '').split(', ').filter(Boolean);
+    const dns = sans.filter((s) => s.startsWith('DNS:')).map((s) => s.slice(4).toLowerCase()).sort();
+    const ips = sans.filter((s) => s.startsWith('IP Address:')).map((s) => s.slice(11).toLowerCase()).sort();
+    const want = [...checked.dnsNames].sort();
+    if (dns.join(',') !== want.join(',') || ips.length !== checked.ipAddresses.length) {
+      throw new IssuerUnavailableError(`CA "${this.ca.name}" returned a certificate for ${[...dns, ...ips].join(', ') || 'no names'}, ` +
+        `not ${[...checked.dnsNames, ...checked.ipAddresses].join(', ')}`);
+    }
+    return {
+      certificatePem: blocks[0] + '\n',
+      chainPem: blocks.slice(1).map((b) => b + '\n').join(''),
+      serialHex: cert.serialNumber.toLowerCase(),
+      notBefore: new Date(cert.validFrom),
+      notAfter: new Date(cert.validTo),
+      fingerprintSha256: createHash('sha256').update(cert.raw).digest('hex'),
+    };
+  }
+
+  /** Healthy when enabled, the directory answers and is well-formed, and the account is valid. */
+  async health(signal?: AbortSignal): Promise<{ healthy: boolean; detail: string }> {
+    if (this.ca.disabled) return { healthy: false, detail: 'disabled' };
+    try {
+      const directory = await this.directory(signal);
+      const client = await this.client(signal);
+      // POST-as-GET of the account (acme-client's updateAccount with no changes).
+      const account = await this.step('account', () => client.updateAccount(), signal);
+      if (account.status !== 'valid') return { healthy: false, detail: `the ACME account is ${account.status}` };
+      return { healthy: true, detail: `directory and account valid${directory.renewalInfo ? ', offers renewal information (ARI)' : ''}` };
+    } catch (err) {
+      return { healthy: false, detail: (err as Error).message };
+    }
+  }
+
+  async revoke(serialHex: string, reason?: string): Promise<void> {
+    await this.revokeCertificate(serialHex, reason);
+  }
+
+  /** Revokes at the CA, then records it (a certificate the CA says is already revoked is recorded too). */
+  async revokeCertificate(serial: string, reason: string = 'unspecified'): Promise<RevocationResult> {
+    if (!(reason in REVOCATION_REASONS)) return revokeRecorded(this.em, this.ca, serial, reason); // refuses with the list
+    const hex = normalizeSerial(serial);
+    const rows = await this.em.fork().getConnection().execute<{ certificate_pem: string; revoked_at: Date | null }[]>(
+      `select certificate_pem, revoked_at from issued_certificates
+       where ca_id = ? and certificate_pem is not null and ltrim(serial_hex, '0') = ?`, [this.ca.id, hex.replace(/^0+/, '')]);
+    if (rows.length === 0) throw new UnknownSerialError(`CA "${this.ca.name}" has issued no certificate with serial ${serial}`);
+    if (!rows[0].revoked_at) {
+      const client = await this.client();
+      const code = REVOCATION_REASONS[reason as RevocationReason];
+      await this.step('revocation', () => client.revokeCertificate(rows[0].certificate_pem, { reason: code } as Parameters<acme.Client['revokeCertificate']>[1]))
+        .catch((err: Error) => {
+          if (!/alreadyRevoked/.test(err.message)) throw err;
+        });
+    }
+    return revokeRecorded(this.em, this.ca, serial, reason);
+  }
+
+  /** The `replaces` value for a renewal order, when the CA offers ARI and the old certificate has an identifier. */
+  private async replacesId(previousPem: string | undefined, signal?: AbortSignal): Promise<string | null> {
+    if (!previousPem) return null;
+    const directory = await this.directory(signal);
+    if (!directory.renewalInfo) return null;
+    try {
+      return ariCertificateId(previousPem);
+    } catch {
+      return null;
+    }
+  }
+
+  async renewalInfo(certificatePem: string, signal?: AbortSignal): Promise<RenewalInfo | null> {
+    const directory = await this.directory(signal);
+    if (!directory.renewalInfo) return null;
+    let id: string;
+    try {
+      id = ariCertificateId(certificatePem);
+    } catch (cause) {
+      throw new IssuerPolicyError(`CA "${this.ca.name}" (ACME renewal info): ${(cause as Error).message}`, { cause });
+    }
+    const url = `${directory.renewalInfo.replace(/\/+$/, '')}/${id}`;
+    return this.step('renewal info', async () => {
+      await waitForOrigin(url);
+      const res = await acme.axios.get(url, { signal, validateStatus: null } as Parameters<typeof acme.axios.get>[1]);
+      const retryAfter = parseRetryAfter(res.headers['retry-after']);
+      if (res.status !== 200) {
+        if (retryAfter && (res.status === 429 || res.status === 503)) closeOriginUntil(url, retryAfter, `HTTP ${res.status}`);
+        throw new Error(`GET ${url} answered HTTP ${res.status}${typeof res.data?.detail === 'string' ? `: ${res.data.detail}` : ''}`);
+      }
+      try {
+        return parseRenewalInfo(res.data, retryAfter);
+      } catch (err) {
+        if (err instanceof RenewalInfoError) throw new IssuerUnavailableError(`CA "${this.ca.name}" (ACME renewal info): ${err.message}`);
+        throw err;
+      }
+    }, signal);
+  }
+}
+
+/** The directory document, checked: an object whose required resources are absolute http(s) URLs. */
+export function checkDirectory(url: string, body: unknown): Directory {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new IssuerUnavailableError(`the ACME directory at ${url} is not a JSON object`);
+  }
+  const doc = body as Record<string, unknown>;
+  for (const resource of REQUIRED_RESOURCES) {
+    const value = doc[resource];
+    if (typeof value !== 'string' || !/^https?:\/\//.test(value)) {
+      throw new IssuerUnavailableError(`the ACME directory at ${url} is malformed: "${resource}" is ${value === undefined ? 'missing' : 'not a URL'}`);
+    }
+  }
+  return doc as unknown as Directory;
+}
