@@ -17,6 +17,8 @@ export interface PebbleOptions {
   eabKeys?: Record<string, string>;
   /** Extra environment for pebble (e.g. PEBBLE_VA_ALWAYS_VALID). */
   env?: Record<string, string>;
+  /** HOST:PORT of the DNS server Pebble resolves with instead of challtestsrv (e.g. a knot taking RFC 2136 updates). */
+  dnsServer?: string;
 }
 
 export interface RunningPebble {
@@ -34,6 +36,8 @@ export interface RunningPebble {
   challtestsrvUrl: string;
   /** The root(s) Pebble's issued chains lead to (it makes a new root on every start). */
   rootsPem(): Promise<string>;
+  /** Pebble's view of a certificate it issued: `{ Status: 'Valid' | 'Revoked', ... }`. */
+  certStatus(serialHex: string): Promise<{ Status: string; Reason?: number }>;
   /** Stops Pebble only (challtestsrv keeps running), for "CA unreachable" tests. */
   stopPebble(): Promise<void>;
   stop(): Promise<void>;
@@ -74,7 +78,7 @@ export async function startPebble(options: PebbleOptions = {}): Promise<RunningP
       '-dns01', `127.0.0.1:${dnsPort}`, '-http01', '', '-https01', '', '-tlsalpn01', '', '-defaultIPv6', '',
       '-defaultIPv4', '127.0.0.1', '-management', `127.0.0.1:${challtestsrvPort}`,
     ], { port: challtestsrvPort, cwd: dir }));
-    daemons.push(await startDaemon('pebble', ['-config', join(dir, 'pebble-config.json'), '-dnsserver', `127.0.0.1:${dnsPort}`], {
+    daemons.push(await startDaemon('pebble', ['-config', join(dir, 'pebble-config.json'), '-dnsserver', options.dnsServer ?? `127.0.0.1:${dnsPort}`], {
       port: acmePort, cwd: dir,
       env: { PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0', PEBBLE_AUTHZREUSE: '0', ...options.env },
     }));
@@ -108,6 +112,7 @@ export async function startPebble(options: PebbleOptions = {}): Promise<RunningP
     setTxt: (host, value) => post('/set-txt', { host, value }),
     clearTxt: (host) => post('/clear-txt', { host }),
     rootsPem: () => management('/roots/0'),
+    certStatus: async (serialHex) => JSON.parse(await management(`/cert-status-by-serial/${serialHex.replace(/^0+/, '')}`)),
     async stopPebble() {
       await stopDaemons(daemons.filter((d) => d.name === 'pebble'));
     },

@@ -106,7 +106,10 @@ export class AcmeIssuer implements HealthCheckedIssuer, RevokingIssuer, RenewalI
     const { config } = await this.load();
     return this.step('directory', async () => {
       const res = await acme.axios.get(config.directoryUrl, { signal, validateStatus: null } as Parameters<typeof acme.axios.get>[1]);
-      if (res.status !== 200) throw new Error(`GET ${config.directoryUrl} answered HTTP ${res.status}`);
+      if (res.status !== 200) {
+        const detail = typeof res.data?.detail === 'string' ? `: ${res.data.detail}` : '';
+        throw new Error(`GET ${config.directoryUrl} answered HTTP ${res.status}${detail}`);
+      }
       return checkDirectory(config.directoryUrl, res.data);
     }, signal);
   }
