@@ -11,7 +11,7 @@ import { KEY_TYPES } from '../../controller/src/db/entities/certificate-authorit
 import { createOrm, migrate, type Orm } from '../../controller/src/db/orm.js';
 import type { AcmeConfigInput } from '../../controller/src/issuers/acme/acme-config.js';
 import { AcmeChallengeError } from '../../controller/src/issuers/acme/acme-errors.js';
-import { AcmeIssuer, type AcmeIssuerHooks } from '../../controller/src/issuers/acme/acme-issuer.js';
+import { AcmeIssuer, type AcmeCaRow, type AcmeIssuerHooks } from '../../controller/src/issuers/acme/acme-issuer.js';
 import { loadOrCreateAccount, saveAcmeCa } from '../../controller/src/issuers/acme/acme-store.js';
 import { loadIssuer } from '../../controller/src/issuers/issuer-registry.js';
 import { IssuerPolicyError, IssuerUnavailableError, type HealthCheckedIssuer, type IssueRequest } from '../../controller/src/issuers/issuer.js';
@@ -57,7 +57,7 @@ async function addCa(config: AcmeConfigInput, hooks?: AcmeIssuerHooks, policy = 
   await saveAcmeCa(orm.em.fork(), box, { name, config, policy });
   const loaded = await loadIssuer(orm.em.fork(), box, name) as AcmeIssuer;
   if (!hooks) return loaded;
-  const [row] = await orm.em.getConnection().execute('select id, name, config, policy, disabled from certificate_authorities where name = ?', [name]);
+  const [row] = await orm.em.getConnection().execute<AcmeCaRow[]>('select id, name, config, policy, disabled from certificate_authorities where name = ?', [name]);
   return new AcmeIssuer(orm.em.fork(), box, row, hooks);
 }
 
