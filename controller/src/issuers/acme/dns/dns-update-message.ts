@@ -66,7 +66,7 @@ function txtRdata(value: string): Buffer {
 }
 
 function hmacName(algorithm: TsigKey['algorithm']): string {
-  return algorithm.replace('hmac-', 'sha');
+  return algorithm.replace('hmac-', '');
 }
 
 /** The TSIG variables (RFC 8945 4.3.3) of a message signed now. */
