@@ -47,7 +47,19 @@ export async function runSession(
     }
   });
 
+  // A job sent again while this agent still works on it (the controller resends unanswered jobs after a
+  // reconnect) is not started twice: two makeCsr runs of one key id collide in the key store.
+  const jobsInProgress = new Set<string>();
   const runJob = async (job: Job__Output) => {
+    if (jobsInProgress.has(job.jobId)) return;
+    jobsInProgress.add(job.jobId);
+    try {
+      await runJobOnce(job);
+    } finally {
+      jobsInProgress.delete(job.jobId);
+    }
+  };
+  const runJobOnce = async (job: Job__Output) => {
     const jobLog = log.child({ jobId: job.jobId, kind: job.kind });
     try {
       let answer: JobAnswer = { ok: true, error: '' };

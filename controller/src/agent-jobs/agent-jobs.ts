@@ -35,9 +35,13 @@ export async function createAgentJob(
   return job;
 }
 
-/** Jobs to send to an agent now: pending ones, and sent ones the agent never answered (it reconnected). */
-export async function jobsToSend(em: EntityManager, agentId: string): Promise<AgentJob[]> {
-  return em.find(AgentJob, { agent: agentId, state: { $in: ['pending', 'sent'] } }, { orderBy: { createdAt: 'asc' }, limit: 100 });
+/** Jobs read for an agent at a time; a delivery reads again while it gets full batches. */
+export const JOBS_PER_DELIVERY = 100;
+
+/** Jobs to send to an agent now: pending ones, and with `includeSent` sent ones the agent never answered (it reconnected). */
+export async function jobsToSend(em: EntityManager, agentId: string, options: { includeSent: boolean } = { includeSent: true }): Promise<AgentJob[]> {
+  const states: AgentJob['state'][] = options.includeSent ? ['pending', 'sent'] : ['pending'];
+  return em.find(AgentJob, { agent: agentId, state: { $in: states } }, { orderBy: { createdAt: 'asc' }, limit: JOBS_PER_DELIVERY });
 }
 
 export async function markJobSent(em: EntityManager, jobId: string): Promise<void> {
