@@ -11,8 +11,10 @@ import type { InventoryReport__Output } from '../../../proto/generated/certflow/
 import type { AgentCa } from '../crypto/agent-ca.js';
 import { Agent } from '../db/entities/agent.js';
 import { applyInventory, type InventoryReportInput } from '../inventory/apply-inventory.js';
-import { jobsToSend, markJobSent, recordJobResult } from '../agent-jobs/agent-jobs.js';
+import { JOBS_PER_DELIVERY, jobsToSend, markJobSent, recordJobResult } from '../agent-jobs/agent-jobs.js';
 import { jobMessage } from '../agent-jobs/deploy-job-payloads.js';
+import type { SecretBox } from '../crypto/master-key.js';
+import { openUserSecret } from '../secrets/user-secrets.js';
 import { jobOutputRecord } from '../agent-jobs/job-outputs.js';
 import { authenticateAgent, GatewayError } from './peer-identity.js';
 import { toHostFactsRecord } from './host-facts.js';
@@ -27,6 +29,8 @@ export interface SessionDeps {
   registry: SessionRegistry;
   checkInIntervalSeconds: number;
   subjects: Subjects;
+  /** Opens the secrets a job names (PKCS#12 passwords) when it is sent; null: such jobs fail. */
+  box: SecretBox | null;
 }
 
 /** Bounds on one inventory report, so an agent that lies about its size cannot exhaust memory. */
@@ -52,15 +56,46 @@ export async function handleAgentStream(deps: SessionDeps, call: AgentStream): P
     if (!closed) call.write(message);
   };
 
-  const session = {
-    agentId,
-    deliverJobs: async () => {
-      const em = deps.orm.em.fork();
-      for (const job of await jobsToSend(em, agentId)) {
+  // Jobs go out one delivery at a time: two wake-ups at once would otherwise both read the same pending
+  // job and send it twice. Jobs sent but unanswered are sent again only on the session's first delivery
+  // (the agent reconnected and may never have seen them), not on every wake-up: with hundreds of jobs in
+  // flight each wake-up re-sent all of them, and an agent working one job twice at once failed it.
+  let delivering: Promise<void> = Promise.resolve();
+  let resendUnanswered = true;
+  const deliverOnce = async () => {
+    const em = deps.orm.em.fork();
+    let includeSent = resendUnanswered;
+    for (;;) {
+      const batch = await jobsToSend(em, agentId, { includeSent });
+      for (const job of batch) {
         if (closed) return;
-        send({ job: jobMessage(job) });
+        let opened: { pkcs12Password?: string } = {};
+        const secretName = job.kind === 'deploy' ? (job.payload as { pkcs12PasswordSecret?: string }).pkcs12PasswordSecret : undefined;
+        if (secretName) {
+          try {
+            if (!deps.box) throw new Error('the gateway has no master key');
+            opened = { pkcs12Password: await openUserSecret(em, deps.box, secretName) };
+          } catch (err) {
+            // Never sent without its password: the job fails, saying why, and its stage wakes up.
+            await recordJobResult(em, agentId, { jobId: job.id, ok: false, error: `the keystore password secret "${secretName}" cannot be opened: ${(err as Error).message}` }, deps.subjects);
+            continue;
+          }
+        }
+        send({ job: jobMessage(job, opened) });
         await markJobSent(em, job.id);
       }
+      if (includeSent) resendUnanswered = includeSent = false;
+      // More than a batch waiting (hundreds of runs at once): without another wake-up the rest would wait.
+      if (batch.length < JOBS_PER_DELIVERY) return;
+    }
+  };
+
+  const session = {
+    agentId,
+    deliverJobs: () => {
+      const next = delivering.then(deliverOnce);
+      delivering = next.catch(() => undefined);
+      return next;
     },
     close: (reason: string) => {
       if (closed) return;
