@@ -93,7 +93,7 @@ async function run(config: ControllerConfig): Promise<void> {
   const grpcAddress = splitHostPort(config.grpcListen);
   gateway = await startGateway({
     orm, ca: agentCa, log, registry, names: config.gatewayNames,
-    checkInIntervalSeconds: config.checkInIntervalSeconds, agentCertificateDays: config.agentCertificateDays, subjects,
+    checkInIntervalSeconds: config.checkInIntervalSeconds, agentCertificateDays: config.agentCertificateDays, subjects, box,
   }, grpcAddress.host, grpcAddress.port);
   readiness.gateway = true;
   workflow = await startWorkflowEngine(orm, nc, config, subjects, box, log);

@@ -6,6 +6,7 @@ import { createHash, createPrivateKey, createPublicKey, X509Certificate } from '
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { createTestDatabase } from '../support/postgres.js';
 import { deleteStreamsWithPrefix, testNatsUrl, uniquePrefix } from '../support/nats.js';
 import { createEnrollmentToken, eventually, startAgent, startController, type AgentProcess, type ControllerProcess } from '../support/processes.js';
@@ -159,6 +160,31 @@ describe('workflow end to end', () => {
     const managedAfter = await apiJson<{ consecutiveFailures: number; backoffUntil: string | null }>(controller, `/api/v1/managed-certificates/${managed.id}`);
     expect(managedAfter.consecutiveFailures).toBe(1);
     expect(new Date(managedAfter.backoffUntil!).getTime()).toBeGreaterThan(Date.now() + 50 * 60_000);
+  }, 90_000);
+
+  it('deploys to a PKCS#12 keystore with its password from a controller secret that no job row or message holds', async () => {
+    const password = 'ks-' + Math.random().toString(36).slice(2) + '-secret';
+    expect((await controller.api('/api/v1/secrets/tomcat-keystore', { method: 'PUT', body: JSON.stringify({ value: password }) })).status).toBe(200);
+    const listed = await apiJson<{ items: { name: string }[] }>(controller, '/api/v1/secrets');
+    expect(JSON.stringify(listed)).not.toContain(password);
+    const keystore = join(dir, 'tomcat.p12');
+    const managed = await declare({ dnsNames: ['tomcat.example'], targets: [{ agentId, kind: 'pkcs12', options: { path: keystore, alias: 'tomcat', passwordSecret: 'tomcat-keystore' } }] });
+    const run = await waitForRun(controller, managed.id, ['succeeded', 'failed', 'rolled-back'], 60_000);
+    expect(run.error).toBeNull();
+    const { execFileSync } = await import('node:child_process');
+    const certs = execFileSync('openssl', ['pkcs12', '-in', keystore, '-nokeys', '-passin', `pass:${password}`], { encoding: 'utf8' });
+    expect(certs).toContain('BEGIN CERTIFICATE');
+    expect(() => execFileSync('openssl', ['pkcs12', '-in', keystore, '-nokeys', '-passin', 'pass:wrong'], { stdio: 'pipe' })).toThrow();
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      const { rows } = await client.query(`select count(*)::int as n from agent_jobs where payload::text like $1 or coalesce(result::text, '') like $1`, [`%${password}%`]);
+      expect(rows[0].n).toBe(0);
+      const outbox = await client.query(`select count(*)::int as n from outbox where payload::text like $1`, [`%${password}%`]);
+      expect(outbox.rows[0].n).toBe(0);
+    } finally {
+      await client.end();
+    }
   }, 90_000);
 
   it('manual rollback policy: a failed deploy waits for an operator, who accepts it', async () => {

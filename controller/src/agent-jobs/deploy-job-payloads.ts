@@ -35,6 +35,8 @@ export interface DeployJobPayload {
   trustedRootsPem?: string;
   /** true: the agent rolls back itself when its own validation fails (automatic policy). */
   rollbackOnFailure: boolean;
+  /** PKCS#12 targets: the name of the controller secret holding the keystore password (opened only when the job is sent). */
+  pkcs12PasswordSecret?: string;
 }
 
 export interface ValidateJobPayload {
@@ -96,6 +98,8 @@ export const deployJobPayloadSchema = z.strictObject({
   endpoints: z.array(tlsEndpointSchema).max(100),
   trustedRootsPem: certificatesPem('trustedRootsPem', 1).optional(),
   rollbackOnFailure: z.boolean(),
+  pkcs12PasswordSecret: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'expected the name of a secret (PUT /api/v1/secrets/NAME)').optional()
+    .meta({ description: 'PKCS#12 targets: the controller secret holding the keystore password; the job never stores the password' }),
 });
 
 export const validateJobPayloadSchema = z.strictObject({
@@ -140,7 +144,7 @@ export function rollbackJobPayload(input: RollbackJobPayload): Record<string, un
 const endpointMessage = (e: TlsEndpoint) => ({ host: e.host, port: e.port, serverName: e.serverName ?? '' });
 
 /** The contract's Job for a stored job: most kinds go as stored, deploy jobs carry their target options as JSON. */
-export function jobMessage(job: { id: string; kind: string; payload: Record<string, unknown> }): Job {
+export function jobMessage(job: { id: string; kind: string; payload: Record<string, unknown> }, opened: { pkcs12Password?: string } = {}): Job {
   switch (job.kind) {
     case 'deploy': {
       const p = job.payload as unknown as DeployJobPayload;
@@ -148,6 +152,7 @@ export function jobMessage(job: { id: string; kind: string; payload: Record<stri
         deployId: p.deployId, keyId: p.keyId, certificatePem: p.certificatePem, chainPem: p.chainPem ?? '',
         targets: p.targets.map((t) => ({ kind: t.kind, optionsJson: JSON.stringify({ ...t.options, kind: t.kind }) })),
         endpoints: p.endpoints.map(endpointMessage), trustedRootsPem: p.trustedRootsPem ?? '', rollbackOnFailure: p.rollbackOnFailure,
+        pkcs12Password: opened.pkcs12Password ?? '',
       };
       return { jobId: job.id, deploy };
     }

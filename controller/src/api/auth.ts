@@ -19,11 +19,13 @@ export type Permission = 'read' | 'create-enrollment-token' | 'manage-agents' | 
   /** Notification channels (they hold SMTP/SNMP/webhook credentials): admins only. */
   | 'manage-notifications'
   /** The record of notification deliveries. */
-  | 'read-notifications';
+  | 'read-notifications'
+  /** Named secrets (keystore passwords): admins only. */
+  | 'manage-secrets';
 
 const permissions: Record<AdminRole, ReadonlySet<Permission>> = {
   admin: new Set(['read', 'create-enrollment-token', 'manage-agents', 'read-audit', 'manage-admin-tokens', 'manage-templates', 'manage-cas', 'manage-certificates', 'approve',
-    'manage-notifications', 'read-notifications']),
+    'manage-notifications', 'read-notifications', 'manage-secrets']),
   operator: new Set(['read', 'create-enrollment-token', 'manage-agents', 'read-audit', 'manage-templates', 'manage-certificates', 'approve',
     'read-notifications']),
   approver: new Set(['read', 'approve']),

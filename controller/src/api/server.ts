@@ -26,6 +26,7 @@ import { healthRoutes } from './routes/health.js';
 import { managedCertificateRoutes } from './routes/managed-certificates.js';
 import { runRoutes } from './routes/runs.js';
 import { approvalRoutes } from './routes/approvals.js';
+import { secretRoutes } from './routes/secrets.js';
 import { notificationChannelRoutes } from './routes/notification-channels.js';
 import { notificationDeliveryRoutes } from './routes/notification-deliveries.js';
 import { subjects as makeSubjects } from '../messaging/subjects.js';
@@ -105,6 +106,7 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
   await app.register(managedCertificateRoutes({ subjects: workflowSubjects }));
   await app.register(runRoutes({ subjects: workflowSubjects }));
   await app.register(approvalRoutes({ subjects: workflowSubjects, box: deps.box ?? null }));
+  await app.register(secretRoutes({ box: deps.box ?? null }));
   await app.register(notificationChannelRoutes({ secretBox: () => deps.box ?? null }));
   await app.register(notificationDeliveryRoutes);
 

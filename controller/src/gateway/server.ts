@@ -3,6 +3,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Subjects } from '../messaging/subjects.js';
+import type { SecretBox } from '../crypto/master-key.js';
 import type { Logger } from 'pino';
 import { loadAgentContract } from '../../../proto/agent-contract.js';
 import type { AgentGatewayHandlers } from '../../../proto/generated/certflow/agent/v1/AgentGateway.js';
@@ -24,6 +25,8 @@ export interface GatewayDeps {
   agentCertificateDays: number;
   /** For waking the workflow stage an agent job answers. */
   subjects: Subjects;
+  /** Opens secrets jobs name (PKCS#12 passwords) as they are sent. */
+  box?: SecretBox | null;
 }
 
 export interface Gateway {
@@ -59,7 +62,7 @@ export async function startGateway(deps: GatewayDeps, host: string, port: number
         .catch((err) => callback(toServiceError(err, log)));
     },
     Connect: (call) => {
-      void handleAgentStream({ orm: deps.orm, ca: deps.ca, log, registry: deps.registry, checkInIntervalSeconds: deps.checkInIntervalSeconds, subjects: deps.subjects }, call);
+      void handleAgentStream({ orm: deps.orm, ca: deps.ca, log, registry: deps.registry, checkInIntervalSeconds: deps.checkInIntervalSeconds, subjects: deps.subjects, box: deps.box ?? null }, call);
     },
   };
   server.addService(contract.AgentGateway.service, handlers);

@@ -11,6 +11,7 @@ import type { RunTarget } from './discover.js';
 import type { IssuedForHost } from './issue.js';
 import { jobTimedOut, readJobs, startAgentJob, type JobRef } from './agent-job-wait.js';
 import { inMaintenanceWindow } from '../maintenance-window.js';
+import { userSecretExists } from '../../secrets/user-secrets.js';
 
 export interface DeployJobRef extends JobRef {
   deployId: string;
@@ -81,9 +82,11 @@ export const deploy: StageHandler = async (ctx) => {
     const cert = issued.find((c) => c.agentId === agentId);
     if (!cert) throw new PermanentStageError(`no certificate was issued for agent ${agentId}`);
     const deployId = `${run.id}-b${batch}-${agentId.slice(0, 8)}`;
+    const passwordSecret = await keystorePasswordSecret(ctx, targetIndexes.map((i) => targets[i]!));
     const payload = deployJobPayload({
       deployId, keyId: cert.keyId, certificatePem: cert.certificatePem, chainPem: cert.chainPem,
-      targets: targetIndexes.map((i) => ({ kind: targets[i]!.kind, options: withExpectedNames(targets[i]!.options, managed.dnsNames) })),
+      ...(passwordSecret ? { pkcs12PasswordSecret: passwordSecret } : {}),
+      targets: targetIndexes.map((i) => ({ kind: targets[i]!.kind, options: withExpectedNames(withoutPasswordSecret(targets[i]!.options), managed.dnsNames) })),
       endpoints: targetIndexes.flatMap((i) => targets[i]!.endpoints ?? []),
       ...(await trustedRoots(ctx, cert.ca)),
       rollbackOnFailure: template.rollback.policy === 'automatic',
@@ -97,6 +100,22 @@ export const deploy: StageHandler = async (ctx) => {
 
 function summary(progress: DeployProgress): Record<string, unknown> {
   return { batches: progress.batches.length, started: progress.started, jobs: progress.jobs.map((j) => ({ jobId: j.jobId, agentId: j.agentId, deployId: j.deployId, batch: j.batch })) };
+}
+
+/**
+ * PKCS#12 targets name their keystore password as `options.passwordSecret` (a controller secret). The job
+ * carries only that name; the gateway opens it when it sends the job. One password per job.
+ */
+async function keystorePasswordSecret(ctx: Parameters<StageHandler>[0], targets: RunTarget[]): Promise<string | undefined> {
+  const names = [...new Set(targets.filter((t) => t.kind === 'pkcs12').map((t) => t.options.passwordSecret).filter((n): n is string => typeof n === 'string'))];
+  if (names.length > 1) throw new PermanentStageError(`PKCS#12 targets on one agent name different password secrets (${names.join(', ')}); use one`);
+  if (names[0] && !await userSecretExists(ctx.tx, names[0])) throw new PermanentStageError(`the keystore password secret "${names[0]}" does not exist (PUT /api/v1/secrets/${names[0]})`);
+  return names[0];
+}
+
+function withoutPasswordSecret(options: Record<string, unknown>): Record<string, unknown> {
+  const { passwordSecret: _name, ...rest } = options;
+  return rest;
 }
 
 /** The agent refuses a certificate without the names its target expects; tell it which names to expect. */
