@@ -160,6 +160,40 @@ describe('challenges', () => {
   });
 });
 
+describe('http-01', () => {
+  it('validates through the request\'s responder (what the target host\'s agent does), and refuses without one', async () => {
+    // Pebble connects to port httpChallengePort of 127.0.0.1 (challtestsrv resolves every name there).
+    const tokens = new Map<string, string>();
+    const port = pebble.httpChallengePort;
+    const server = createServer((req, res) => {
+      const token = /^\/\.well-known\/acme-challenge\/([\w-]+)$/.exec(req.url ?? '')?.[1];
+      const answer = token ? tokens.get(token) : undefined;
+      if (answer) res.end(answer);
+      else res.writeHead(404).end();
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    const issuer = await addCa(pebbleConfig({ challenge: { type: 'http-01', port } }));
+    const seen: string[] = [];
+    const req = await request();
+    await expect(issuer.issue(req)).rejects.toThrow(/validates with http-01, which needs the target host's agent/);
+    const issued = await issuer.issue({ ...req, http01Responder: {
+      async present(token, keyAuthorization) {
+        seen.push(`present ${token}`);
+        tokens.set(token, keyAuthorization);
+      },
+      async cleanup(token) {
+        seen.push(`cleanup ${token}`);
+        tokens.delete(token);
+      },
+    } });
+    expect(issued.certificatePem).toContain('BEGIN CERTIFICATE');
+    expect(seen).toHaveLength(2);
+    expect(tokens.size).toBe(0);
+    server.close();
+  });
+});
+
 describe('account', () => {
   it('the account key is made once and reused; a deactivated account makes the CA unhealthy with the CA\'s words', async () => {
     const issuer = await addCa(pebbleConfig());
