@@ -3,9 +3,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { SecretBox } from '../../crypto/master-key.js';
 import { appendAudit } from '../../audit/audit-trail.js';
+import { AcmeIssuer } from '../../issuers/acme/acme-issuer.js';
 import { InternalIssuer, chainPath, crlPath } from '../../issuers/internal/internal-issuer.js';
 import { UnknownSerialError } from '../../issuers/issued-records.js';
-import { isHealthChecked, IssuerPolicyError } from '../../issuers/issuer.js';
+import { isHealthChecked, IssuerPolicyError, IssuerUnavailableError } from '../../issuers/issuer.js';
 import { listCertificateAuthorities, loadIssuer, UnknownIssuerError } from '../../issuers/issuer-registry.js';
 import { principalOf, requestEm, requirePermission } from '../auth.js';
 import { caList, caNameParams, revocationResponse, revokeBody } from '../ca-schemas.js';
@@ -80,7 +81,8 @@ export function caRoutes(deps: CaRouteDeps) {
       try {
         return await requestEm(request).transactional(async (tx) => {
           const issuer = await loadIssuer(tx, box, name, { publicUrl: deps.publicUrl });
-          if (!(issuer instanceof InternalIssuer)) {
+          // An ACME CA revokes at the CA first (signed with the account key), then records it.
+          if (!(issuer instanceof InternalIssuer || issuer instanceof AcmeIssuer)) {
             throw new HttpProblem(409, 'conflict', 'Conflict', `CA "${name}" (${issuer.kind}) cannot revoke through certflow yet`);
           }
           const result = await issuer.revokeCertificate(serial, reason);
@@ -95,6 +97,7 @@ export function caRoutes(deps: CaRouteDeps) {
       } catch (err) {
         if (err instanceof UnknownIssuerError || err instanceof UnknownSerialError) throw notFound(err.message);
         if (err instanceof IssuerPolicyError) throw new HttpProblem(400, 'invalid-request', 'Invalid request', err.message);
+        if (err instanceof IssuerUnavailableError) throw unavailable(err.message);
         throw err;
       }
     });
