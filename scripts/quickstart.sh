@@ -546,8 +546,13 @@ show findings --kind expiring --expiring-within 30
 # --- renew one end to end ---------------------------------------------------------------------------
 
 log "renewing $(basename "$SAMPLES")/www.example.test.pem end to end with the built-in CA"
-node scripts/lib/quickstart-renew.mjs "$API_URL" "$ADMIN_TOKEN_FILE" "$www_fp" \
-  || die "the end-to-end renewal failed" "$CONTROLLER_LOG"
+run_status=0
+run_id=$(node scripts/lib/quickstart-renew.mjs "$API_URL" "$ADMIN_TOKEN_FILE" "$www_fp") || run_status=$?
+[[ -n $run_id ]] || die "the end-to-end renewal could not start" "$CONTROLLER_LOG"
+show runs show "$run_id"
+show audit list --target "$run_id"
+show audit verify
+((run_status == 0)) || die "the end-to-end renewal did not succeed (certflowctl runs show $run_id)" "$CONTROLLER_LOG"
 
 rel=${QS#"$ROOT"/}
 cat <<EOF
@@ -577,6 +582,7 @@ What next
 
 The renewed www.example.test.pem (and its new key, made by the agent) replaced the sample files; the
 agent reports the new certificate on its next scan. Runs, stages and approvals: docs/workflow.md.
-    curl -s -H "Authorization: Bearer \$(cat $ADMIN_TOKEN_FILE)" '$API_URL/api/v1/runs'
-    curl -s -H "Authorization: Bearer \$(cat $ADMIN_TOKEN_FILE)" '$API_URL/api/v1/managed-certificates'
+    certflowctl managed list           # certificates under management, their next renewal
+    certflowctl managed renew ID       # renew now;  certflowctl runs watch RUN  follows it
+    certflowctl runs list              # certflowctl runs show RUN: stages, timings, approvals
 EOF

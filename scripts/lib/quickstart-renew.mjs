@@ -1,6 +1,6 @@
 // quickstart's last step: put one sample certificate under management and renew it now, end to end,
-// with the built-in CA (key made by the agent, certificate deployed over the sample file, validated),
-// then print the run's stages with their timings and the audit entries it wrote.
+// with the built-in CA (key made by the agent, certificate deployed over the sample file, validated).
+// Prints the run's id (quickstart.sh then shows it with certflowctl); exits 3 when the run did not succeed.
 //   node scripts/lib/quickstart-renew.mjs API_URL TOKEN_FILE FINGERPRINT
 import { readFileSync } from 'node:fs';
 
@@ -23,8 +23,6 @@ function fail(message) {
   process.exit(1);
 }
 
-const pad = (s, n) => String(s).padEnd(n);
-const ms = (v) => (v === null || v === undefined ? '-' : v >= 1000 ? `${(v / 1000).toFixed(1)} s` : `${v} ms`);
 
 // 1. Managed already (an earlier quickstart run), or adopt it now.
 const list = await api('GET', '/api/v1/managed-certificates?limit=500');
@@ -60,24 +58,10 @@ for (;;) {
   await new Promise((r) => setTimeout(r, 300));
 }
 
-// 4. Show it.
-console.log(`\n$ certflowctl runs show ${run.id}`);
-console.log(`run ${run.id}: ${run.state} in ${ms(run.durationMs)} (template ${run.template} v${run.templateVersion}, ${run.reason})`);
-console.log(`certificate ${run.certificate}: ${run.dnsNames.join(', ')}`);
-console.log(`\n${pad('STAGE', 16)}${pad('STATE', 11)}${pad('ATTEMPTS', 10)}${pad('ELAPSED', 10)}${pad('ACTIVE', 10)}DETAIL`);
-for (const s of run.stages) {
-  const detail = s.error ?? (s.stage === 'select-ca' ? `CA ${s.output?.ca}` : s.stage === 'issue' ? `serial ${s.output?.certificates?.[0]?.serialHex ?? ''}`
-    : s.stage === 'deploy' ? `${s.output?.jobs?.length ?? 0} deploy job(s)` : s.stage === 'notify' ? `next renewal ${s.output?.nextRenewal ?? ''}` : '');
-  console.log(`${pad(s.stage, 16)}${pad(s.state, 11)}${pad(s.attempts, 10)}${pad(ms(s.elapsedMs), 10)}${pad(ms(s.activeMs), 10)}${detail}`);
+// 4. The run id for the caller (which shows it with certflowctl); the outcome as the exit status.
+console.log(run.id);
+if (run.state !== 'succeeded') {
+  console.error(`quickstart: the renewal ended ${run.state}: ${run.error ?? ''}`);
+  process.exit(3);
 }
-if (run.error) console.log(`\nerror: ${run.error}`);
-
-const audit = await api('GET', `/api/v1/audit?targetId=${run.id}&limit=200`);
-console.log(`\n$ certflowctl audit list --target ${run.id}`);
-for (const entry of audit.body?.items ?? []) {
-  const after = entry.after && typeof entry.after === 'object' ? (entry.after.stage ?? entry.after.state ?? '') : '';
-  console.log(`${pad(entry.seq, 6)}${pad(entry.at, 26)}${pad(entry.actor.replace(/^(token:[0-9a-f]{8})[0-9a-f-]+$/, '$1…'), 16)}${pad(entry.action, 26)}${after}`);
-}
-const verdict = await api('GET', '/api/v1/audit/verify');
-console.log(`\naudit chain: ${verdict.body?.ok ? 'verified' : `BROKEN at ${JSON.stringify(verdict.body)}`}`);
-if (run.state !== 'succeeded') fail(`the renewal ended ${run.state}: ${run.error ?? ''}`);
+console.error(`quickstart: renewed in ${run.durationMs} ms`);
