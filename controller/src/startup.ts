@@ -4,7 +4,7 @@
 import type { Logger } from 'pino';
 import type { NatsConnection } from 'nats';
 import type { ControllerConfig } from './config.js';
-import { createOrm, migrate, type Orm } from './db/orm.js';
+import { createOrm, migrate, poolSizeFor, type Orm } from './db/orm.js';
 import { connectNats, ensureStreams } from './messaging/nats.js';
 import type { Subjects } from './messaging/subjects.js';
 import { errorMessage } from './errors.js';
@@ -30,7 +30,7 @@ export async function retryUntil<T>(what: string, log: Logger, signal: AbortSign
 }
 
 export async function connectDatabase(config: ControllerConfig, log: Logger, signal: AbortSignal, readiness: Readiness): Promise<Orm> {
-  const orm = await createOrm(config.databaseUrl);
+  const orm = await createOrm(config.databaseUrl, { poolMax: poolSizeFor(config.workflowConcurrency) });
   await retryUntil(`postgres (${redactUrl(config.databaseUrl)})`, log, signal, async () => {
     await orm.connect();
     if (!(await orm.isConnected())) throw new Error('connection check failed');

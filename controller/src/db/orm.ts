@@ -11,15 +11,26 @@ export type Orm = MikroORM;
 export const migrationsSourceDir = fileURLToPath(new URL('./migrations', import.meta.url))
   .replace(/\/dist\/controller\//, '/controller/');
 
-export function ormOptions(databaseUrl: string): Options {
+/**
+ * Connections a replica's workflow needs: a stage holds its transaction's connection while the built-in
+ * CA commits its idempotency row (and reads its key) on a connection of its own, so each stage worked at
+ * once may need two. With fewer, `workflowConcurrency` stages can each hold one and all wait for a second
+ * until the pool's acquire timeout (60 s): the benchmark saw every run stall that long. The rest is for
+ * the gateway, the scheduler, the outbox relay and the notifiers.
+ */
+export function poolSizeFor(workflowConcurrency: number): number {
+  return Math.max(10, 2 * workflowConcurrency + 8);
+}
+
+export function ormOptions(databaseUrl: string, poolMax = 10): Options {
   return {
     driver: PostgreSqlDriver,
     clientUrl: databaseUrl,
     entities: allEntities,
     extensions: [Migrator],
     discovery: { warnWhenNoEntities: false },
-    // The pool is shared by the gateway, the API and (later) the workflow workers of one replica.
-    pool: { min: 0, max: 10 },
+    // The API has a pool of its own; the gateway, scheduler and workflow share theirs (poolSizeFor).
+    pool: { min: 0, max: poolMax },
     migrations: {
       tableName: 'mikro_orm_migrations',
       path: migrationsSourceDir,
@@ -36,8 +47,8 @@ export function ormOptions(databaseUrl: string): Options {
 }
 
 /** Connects without touching the schema; `connect: false` lets the caller retry until Postgres is up. */
-export async function createOrm(databaseUrl: string): Promise<Orm> {
-  return MikroORM.init({ ...ormOptions(databaseUrl), connect: false });
+export async function createOrm(databaseUrl: string, options: { poolMax?: number } = {}): Promise<Orm> {
+  return MikroORM.init({ ...ormOptions(databaseUrl, options.poolMax), connect: false });
 }
 
 /** An arbitrary constant naming the migrations' advisory lock. */
