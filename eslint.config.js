@@ -4,7 +4,8 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'proto/generated/**'] },
+  // .certflow/ holds local state (quickstart, scratch files) that is never committed.
+  { ignores: ['dist/**', 'node_modules/**', 'proto/generated/**', '.certflow/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
