@@ -9,6 +9,7 @@ import type { Logger } from '../log.js';
 import type { Subjects } from '../messaging/subjects.js';
 import { ManagedCertificate } from '../db/entities/managed-certificate.js';
 import { kickOutbox } from '../workflow/outbox.js';
+import { PeriodicTask } from '../workflow/periodic-task.js';
 import { startRun } from '../workflow/runs.js';
 import { adoptByTemplates } from './adoption.js';
 import { computeRenewAfter } from './renewal-window.js';
@@ -34,26 +35,19 @@ export interface SweepResult {
 }
 
 export class RenewalScheduler {
-  private timer: NodeJS.Timeout | null = null;
-  private stopped = false;
-  private sweeping: Promise<unknown> | null = null;
+  private readonly task: PeriodicTask;
 
-  constructor(private readonly orm: MikroORM, private readonly subjects: Subjects, private readonly log: Logger, private readonly options: SchedulerOptions) {}
-
-  start(): void {
-    const loop = async () => {
-      if (this.stopped) return;
-      this.sweeping = this.sweep().catch((err) => this.log.warn({ err: (err as Error).message }, 'scheduler: sweep failed'));
-      await this.sweeping;
-      if (!this.stopped) this.timer = setTimeout(loop, this.options.intervalMs);
-    };
-    this.timer = setTimeout(loop, Math.random() * Math.min(1000, this.options.intervalMs));
+  constructor(private readonly orm: MikroORM, private readonly subjects: Subjects, private readonly log: Logger, private readonly options: SchedulerOptions) {
+    this.task = new PeriodicTask('scheduler: sweep', () => this.sweep(), options.intervalMs, log);
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.sweeping;
+  start(): void {
+    // Replicas started together do not all sweep in the same instant.
+    this.task.start(Math.random() * Math.min(1000, this.options.intervalMs));
+  }
+
+  stop(): Promise<void> {
+    return this.task.stop();
   }
 
   async sweep(now: Date = new Date()): Promise<SweepResult> {

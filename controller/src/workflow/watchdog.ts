@@ -11,6 +11,7 @@ import { ManagedCertificate } from '../db/entities/managed-certificate.js';
 import { WorkflowRun } from '../db/entities/workflow-run.js';
 import { enqueueEvent, enqueueStage, kickOutbox } from './outbox.js';
 import { runEvent } from './run-transitions.js';
+import { PeriodicTask } from './periodic-task.js';
 import type { StageName } from './stage-names.js';
 import { pgArray } from '../db/pg-array.js';
 
@@ -21,26 +22,18 @@ export interface WatchdogOptions {
 }
 
 export class WorkflowWatchdog {
-  private timer: NodeJS.Timeout | null = null;
-  private stopped = false;
-  private ticking: Promise<unknown> | null = null;
+  private readonly task: PeriodicTask;
 
-  constructor(private readonly orm: MikroORM, private readonly subjects: Subjects, private readonly log: Logger, private readonly options: WatchdogOptions) {}
-
-  start(): void {
-    const loop = async () => {
-      if (this.stopped) return;
-      this.ticking = this.tick().catch((err) => this.log.warn({ err: (err as Error).message }, 'workflow watchdog failed'));
-      await this.ticking;
-      if (!this.stopped) this.timer = setTimeout(loop, this.options.intervalMs);
-    };
-    this.timer = setTimeout(loop, this.options.intervalMs);
+  constructor(private readonly orm: MikroORM, private readonly subjects: Subjects, private readonly log: Logger, private readonly options: WatchdogOptions) {
+    this.task = new PeriodicTask('workflow watchdog', () => this.tick(), options.intervalMs, log);
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.ticking;
+  start(): void {
+    this.task.start();
+  }
+
+  stop(): Promise<void> {
+    return this.task.stop();
   }
 
   async tick(now: Date = new Date()): Promise<void> {
