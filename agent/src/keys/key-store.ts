@@ -1,6 +1,7 @@
 // The agent's key store: private keys made on this host for its certificates, one PEM file per key under
 // stateDir/keys (directory 0700, files 0600). Keys are written once, atomically, and never leave the
 // host: only the CSR and the public key's hash go to the controller.
+import { randomBytes } from 'node:crypto';
 import { link, mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -8,6 +9,10 @@ const KEY_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
 
 export class KeyStoreError extends Error {
   override name = 'KeyStoreError';
+}
+
+export class KeyExistsError extends KeyStoreError {
+  override name = 'KeyExistsError';
 }
 
 export function keyStoreDir(stateDir: string): string {
@@ -24,7 +29,8 @@ export function keyPath(stateDir: string, keyId: string): string {
 export async function storeKey(stateDir: string, keyId: string, keyPem: string): Promise<string> {
   const path = keyPath(stateDir, keyId);
   await mkdir(keyStoreDir(stateDir), { recursive: true, mode: 0o700 });
-  const temporary = `${path}.tmp-${process.pid}`;
+  // Unique per call: two runs of one job in this process must not share (and delete) one temporary file.
+  const temporary = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   const handle = await open(temporary, 'wx', 0o600);
   try {
     await handle.writeFile(keyPem);
@@ -36,7 +42,7 @@ export async function storeKey(stateDir: string, keyId: string, keyPem: string):
     // link() fails if the name exists (rename would silently replace a key), and is atomic.
     await link(temporary, path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new KeyStoreError(`key "${keyId}" already exists in the key store`);
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new KeyExistsError(`key "${keyId}" already exists in the key store`);
     throw err;
   } finally {
     await rm(temporary, { force: true });

@@ -4,7 +4,8 @@ import { createHash, generateKeyPair, webcrypto } from 'node:crypto';
 import { isIP } from 'node:net';
 import { promisify } from 'node:util';
 import { x509 } from '../../../proto/shared/x509.js';
-import { storeKey } from './key-store.js';
+import { earlierCsrAnswer, csrRequestSha256, saveCsrAnswer, type CsrAnswer } from './csr-answers.js';
+import { KeyExistsError, storeKey } from './key-store.js';
 
 export const KEY_TYPES = ['ecdsa-p256', 'ecdsa-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096'] as const;
 export type KeyType = (typeof KEY_TYPES)[number];
@@ -49,6 +50,11 @@ export async function makeCsr(stateDir: string, request: CsrRequest): Promise<{ 
   const badName = request.dnsNames.find((n) => !/^(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.?$/.test(n));
   if (badName) throw new CsrRequestError(`"${badName}" is not a DNS name`);
 
+  // The same job sent again (the controller never recorded the answer) gets the same CSR for the same key.
+  const requestSha256 = csrRequestSha256(request);
+  const earlier = await earlierCsrAnswer(stateDir, request.keyId, requestSha256);
+  if (earlier && earlier !== 'other') return earlier.same;
+
   const pair = await newKeyPair(request.keyType as KeyType);
   const extensions = names.length
     ? [new x509.SubjectAlternativeNameExtension([
@@ -63,6 +69,28 @@ export async function makeCsr(stateDir: string, request: CsrRequest): Promise<{ 
     extensions,
   });
   // Stored only once the CSR exists: a failure above leaves no orphan key behind.
-  await storeKey(stateDir, request.keyId, pair.keyPem);
-  return { keyId: request.keyId, csrPem: csr.toString('pem'), publicKeySha256: createHash('sha256').update(pair.spki).digest('hex') };
+  try {
+    await storeKey(stateDir, request.keyId, pair.keyPem);
+  } catch (err) {
+    // A run of the same job resent meanwhile stored its key first: answer what it answers.
+    if (err instanceof KeyExistsError) {
+      const theirs = await waitForEarlierAnswer(stateDir, request.keyId, requestSha256);
+      if (theirs) return theirs;
+    }
+    throw err;
+  }
+  const answer = { keyId: request.keyId, csrPem: csr.toString('pem'), publicKeySha256: createHash('sha256').update(pair.spki).digest('hex') };
+  await saveCsrAnswer(stateDir, answer, requestSha256);
+  return answer;
+}
+
+/** The answer of a concurrent run of the same job, which stores its answer just after its key. */
+async function waitForEarlierAnswer(stateDir: string, keyId: string, requestSha256: string): Promise<CsrAnswer | null> {
+  for (let i = 0; i < 20; i++) {
+    const answer = await earlierCsrAnswer(stateDir, keyId, requestSha256);
+    if (answer === 'other') return null;
+    if (answer) return answer.same;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return null;
 }
