@@ -201,9 +201,9 @@ export class WorkflowRunner {
     for (const entry of pendingAudit) {
       await appendAudit(tx, { actor: 'workflow', action: entry.action, targetType: 'workflow_run', targetId: run.id, after: { stage: stageName, ...entry.details } });
     }
-    failpoint(`${stageName}:after-handler`);
+    failpoint(`${stageName}:after-handler`, `${stageName}:after-handler:${outcome.type}`);
     // First after commit: before the relay publishes the next stage and before the message is acked.
-    afterCommit.unshift(() => failpoint(`${stageName}:after-commit`));
+    afterCommit.unshift(() => failpoint(`${stageName}:after-commit`, `${stageName}:after-commit:${outcome.type}`));
     return 'handled';
   }
 
