@@ -85,8 +85,9 @@ export async function exactlyOnceProblems(dbUrl: string, managedIds: string[], e
     const audited = issuedAudit.find((a) => a.target_id === run.id)?.n ?? 0;
     if (audited !== 1) problems.push(`run ${run.id} has ${audited} certificate.issued audit entries`);
   }
-  const stray = records.filter((r) => !runIds.includes(r.run_id));
-  if (stray.length > 0) problems.push(`CA records for unknown runs: ${stray.map((r) => r.run_id).join(', ')}`);
+  const stray = await sql<{ idempotency_key: string }>(dbUrl,
+    `select idempotency_key from issued_certificates where split_part(idempotency_key, ':', 1) not in (select id::text from workflow_runs)`);
+  if (stray.length > 0) problems.push(`CA records of no run: ${stray.map((r) => r.idempotency_key).join(', ')}`);
   const jobs = await sql<{ run_id: string; kind: string; deploy_id: string | null; n: number }>(dbUrl,
     `select run_id, kind, payload->>'deployId' as deploy_id, count(*)::int as n from agent_jobs
       where run_id = any($1::uuid[]) group by 1, 2, 3`, [runIds]);
