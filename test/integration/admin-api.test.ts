@@ -376,6 +376,8 @@ describe('OpenAPI document', () => {
     ['get', '/api/v1/templates/{name}/versions', true],
     ['get', '/api/v1/templates/{name}/versions/{version}', true],
     ['get', '/api/v1/cas', true],
+    ['post', '/api/v1/cas', true],
+    ['put', '/api/v1/cas/{name}', true],
     ['post', '/api/v1/cas/{name}/revoke', true],
     ['get', '/api/v1/notification-channels', true],
     ['post', '/api/v1/notification-channels', true],
@@ -419,7 +421,7 @@ describe('OpenAPI document', () => {
     for (const [method, path, authenticated] of routes) {
       const operation = doc.paths[path][method];
       const created = method === 'post' && (path === '/api/v1/enrollment-tokens' || path === '/api/v1/admin-tokens' || path === '/api/v1/templates'
-        || path === '/api/v1/notification-channels' || path === '/api/v1/managed-certificates');
+        || path === '/api/v1/notification-channels' || path === '/api/v1/managed-certificates' || path === '/api/v1/cas');
       const accepted = (path.startsWith('/api/v1/agents/') && /\/(rescan|network-scan|csr|deploy|validate|rollback)$/.test(path)) || path.endsWith('/renew');
       expect(operation.responses, `${method} ${path}`).toHaveProperty(created ? '201' : accepted ? '202' : '200');
       expect(operation.security ?? doc.security, `${method} ${path}`).toEqual(authenticated ? [{ bearerAuth: [] }] : []);

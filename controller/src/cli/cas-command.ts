@@ -1,4 +1,5 @@
-// certflowctl cas list | revoke NAME SERIAL [--reason R]
+// certflowctl cas list | revoke NAME SERIAL [--reason R] | add-acme | update | disable | enable (cas-admin-command.ts)
+import { CAS_ADMIN_USAGE, casAddAcme, casSetDisabled, casUpdate } from './cas-admin-command.js';
 import { UsageError } from './cli-errors.js';
 import { apiClient, parseCommand, printJson, type CommandContext } from './command.js';
 import { formatDate, formatTable } from './table.js';
@@ -8,6 +9,7 @@ import { REVOCATION_REASON_NAMES } from '../issuers/revocation-reasons.js';
 export const CAS_USAGE = [
   'usage: certflowctl cas list [--json]',
   `       certflowctl cas revoke NAME SERIAL [--reason ${REVOCATION_REASON_NAMES.join('|')}] [--json]`,
+  CAS_ADMIN_USAGE,
 ].join('\n');
 
 function policyText(ca: CaSummary): string {
@@ -45,5 +47,8 @@ export async function casCommand(args: string[], ctx: CommandContext): Promise<v
       : `certificate ${result.serial} of CA "${result.ca}" revoked (${result.reason}); the CA's CRL lists it from now on\n`);
     return;
   }
+  if (sub === 'add-acme') return casAddAcme(rest, ctx, CAS_USAGE);
+  if (sub === 'update') return casUpdate(rest, ctx, CAS_USAGE);
+  if (sub === 'disable' || sub === 'enable') return casSetDisabled(rest, ctx, CAS_USAGE, sub === 'disable');
   throw new UsageError(sub ? `unknown cas command "${sub}"` : 'missing cas command', CAS_USAGE);
 }

@@ -27,7 +27,8 @@ async function readSealed(em: EntityManager, box: SecretBox, name: string): Prom
   return row ? box.open(name, Buffer.from(row.sealed)) : null;
 }
 
-async function writeSealed(em: EntityManager, box: SecretBox, name: string, value: unknown, replace: boolean): Promise<void> {
+/** Seals `value` as the secret `name` (in `em`'s transaction); `replace` overwrites an existing one. */
+export async function writeSealed(em: EntityManager, box: SecretBox, name: string, value: unknown, replace: boolean): Promise<void> {
   const now = new Date();
   await em.execute(
     `insert into secrets (name, sealed, created_at, updated_at) values (?, ?, ?, ?)
