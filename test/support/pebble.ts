@@ -19,6 +19,8 @@ export interface PebbleOptions {
   env?: Record<string, string>;
   /** HOST:PORT of the DNS server Pebble resolves with instead of challtestsrv (e.g. a knot taking RFC 2136 updates). */
   dnsServer?: string;
+  /** Names Pebble refuses to order for (rejectedIdentifier), it and every name below it. */
+  domainBlocklist?: string[];
 }
 
 export interface RunningPebble {
@@ -68,6 +70,7 @@ export async function startPebble(options: PebbleOptions = {}): Promise<RunningP
       ocspResponderURL: '',
       externalAccountBindingRequired: options.eabKeys !== undefined,
       ...(options.eabKeys ? { externalAccountMACKeys: options.eabKeys } : {}),
+      ...(options.domainBlocklist ? { domainBlocklist: options.domainBlocklist } : {}),
     },
   }));
 
