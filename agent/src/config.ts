@@ -95,6 +95,18 @@ const agentConfigSchema = z.strictObject({
     commandTimeoutMs: z.number().int().min(1000).max(600_000).default(30_000),
     commandOutputBytes: z.number().int().min(1024).max(1024 * 1024).default(16 * 1024),
   }).prefault({}),
+  /**
+   * ACME http-01 challenges this agent answers for the controller (Http01Challenge jobs). The controller
+   * names a port or a webroot; the agent serves only on the ports listed here (empty: port mode off) and
+   * writes only under a webroot inside deploy.allowedPaths.
+   */
+  acme: z.strictObject({
+    http01: z.strictObject({
+      ports: z.array(z.number().int().min(1).max(65_535)).default([]),
+      /** Tokens are served at most this long, whatever the job asks (a controller that never says stop). */
+      maxServeSeconds: z.number().int().min(10).max(86_400).default(900),
+    }).prefault({}),
+  }).prefault({}),
   /** How often to check in; the controller's Welcome may set it instead. */
   checkInIntervalSeconds: z.number().int().min(1).max(3600).default(30),
   /** Renew the agent's own certificate when less than this fraction of its lifetime is left. */

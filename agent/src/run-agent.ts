@@ -12,6 +12,7 @@ import { reconnectDelayMs, sleep } from './session/backoff.js';
 import { recoverDeploysAtStart } from './deploy/deploy-environment.js';
 import { loadDeployRecord, saveDeployRecord } from './deploy/deploy-records.js';
 import { DeployJobs } from './session/deploy-jobs.js';
+import { Http01Challenges } from './acme/http01-challenges.js';
 import { recoveredOutput } from './session/deploy-outputs.js';
 
 const IDENTITY_CHECK_INTERVAL_MS = 6 * 3600_000;
@@ -27,6 +28,16 @@ export async function runAgent(config: AgentConfig, log: Logger, signal: AbortSi
     }
   }
   const deployJobs = new DeployJobs(config, log);
+  const http01 = new Http01Challenges(config, log);
+  try {
+    await stayConnected(config, log, signal, deployJobs, http01);
+  } finally {
+    // Tokens are not left served or written when the agent stops.
+    await http01.stopAll();
+  }
+}
+
+async function stayConnected(config: AgentConfig, log: Logger, signal: AbortSignal, deployJobs: DeployJobs, http01: Http01Challenges): Promise<void> {
   let identity: AgentIdentity = await ensureEnrolled(config, log, signal);
   const agentLog = log.child({ agentId: identity.agentId });
   let attempt = 0;
@@ -44,7 +55,7 @@ export async function runAgent(config: AgentConfig, log: Logger, signal: AbortSi
       const onAbort = () => sessionEnd.abort();
       signal.addEventListener('abort', onAbort, { once: true });
       const recycle = setTimeout(() => sessionEnd.abort(), IDENTITY_CHECK_INTERVAL_MS);
-      const outcome = await runSession(client, config, agentLog, sessionEnd.signal, deployJobs);
+      const outcome = await runSession(client, config, agentLog, sessionEnd.signal, deployJobs, http01);
       clearTimeout(recycle);
       signal.removeEventListener('abort', onAbort);
       if (outcome.welcomed) attempt = 0;

@@ -18,6 +18,9 @@ import type { EnrollResponse as _certflow_agent_v1_EnrollResponse, EnrollRespons
 import type { FileProblem as _certflow_agent_v1_FileProblem, FileProblem__Output as _certflow_agent_v1_FileProblem__Output } from './certflow/agent/v1/FileProblem.js';
 import type { Hello as _certflow_agent_v1_Hello, Hello__Output as _certflow_agent_v1_Hello__Output } from './certflow/agent/v1/Hello.js';
 import type { HostFacts as _certflow_agent_v1_HostFacts, HostFacts__Output as _certflow_agent_v1_HostFacts__Output } from './certflow/agent/v1/HostFacts.js';
+import type { Http01ChallengeJob as _certflow_agent_v1_Http01ChallengeJob, Http01ChallengeJob__Output as _certflow_agent_v1_Http01ChallengeJob__Output } from './certflow/agent/v1/Http01ChallengeJob.js';
+import type { Http01Output as _certflow_agent_v1_Http01Output, Http01Output__Output as _certflow_agent_v1_Http01Output__Output } from './certflow/agent/v1/Http01Output.js';
+import type { Http01Token as _certflow_agent_v1_Http01Token, Http01Token__Output as _certflow_agent_v1_Http01Token__Output } from './certflow/agent/v1/Http01Token.js';
 import type { InventoryReport as _certflow_agent_v1_InventoryReport, InventoryReport__Output as _certflow_agent_v1_InventoryReport__Output } from './certflow/agent/v1/InventoryReport.js';
 import type { Job as _certflow_agent_v1_Job, Job__Output as _certflow_agent_v1_Job__Output } from './certflow/agent/v1/Job.js';
 import type { JobResult as _certflow_agent_v1_JobResult, JobResult__Output as _certflow_agent_v1_JobResult__Output } from './certflow/agent/v1/JobResult.js';
@@ -67,6 +70,9 @@ export interface ProtoGrpcType {
         FileProblem: MessageTypeDefinition<_certflow_agent_v1_FileProblem, _certflow_agent_v1_FileProblem__Output>
         Hello: MessageTypeDefinition<_certflow_agent_v1_Hello, _certflow_agent_v1_Hello__Output>
         HostFacts: MessageTypeDefinition<_certflow_agent_v1_HostFacts, _certflow_agent_v1_HostFacts__Output>
+        Http01ChallengeJob: MessageTypeDefinition<_certflow_agent_v1_Http01ChallengeJob, _certflow_agent_v1_Http01ChallengeJob__Output>
+        Http01Output: MessageTypeDefinition<_certflow_agent_v1_Http01Output, _certflow_agent_v1_Http01Output__Output>
+        Http01Token: MessageTypeDefinition<_certflow_agent_v1_Http01Token, _certflow_agent_v1_Http01Token__Output>
         InventoryReport: MessageTypeDefinition<_certflow_agent_v1_InventoryReport, _certflow_agent_v1_InventoryReport__Output>
         Job: MessageTypeDefinition<_certflow_agent_v1_Job, _certflow_agent_v1_Job__Output>
         JobResult: MessageTypeDefinition<_certflow_agent_v1_JobResult, _certflow_agent_v1_JobResult__Output>

@@ -8,6 +8,8 @@ import type { AgentGatewayClient } from '../../../proto/generated/certflow/agent
 import type { AgentMessage } from '../../../proto/generated/certflow/agent/v1/AgentMessage.js';
 import type { ControllerMessage__Output } from '../../../proto/generated/certflow/agent/v1/ControllerMessage.js';
 import type { Job__Output } from '../../../proto/generated/certflow/agent/v1/Job.js';
+import type { JobResult } from '../../../proto/generated/certflow/agent/v1/JobResult.js';
+import { Http01Challenges } from '../acme/http01-challenges.js';
 import { gatherHostFacts } from '../host-facts.js';
 import { HostMonitor } from '../monitor/host-monitor.js';
 import { makeCsr } from '../keys/make-csr.js';
@@ -24,10 +26,12 @@ type Stream = grpc.ClientDuplexStream<AgentMessage, ControllerMessage__Output>;
 
 /**
  * `deployJobs` outlives the session (the caller keeps one per process): a deploy keeps running when the
- * stream breaks, and its job, delivered again on the next session, is answered when it finishes.
+ * stream breaks, and its job, delivered again on the next session, is answered when it finishes. So do
+ * `http01` challenges: tokens stay served across a reconnect until stopped or expired.
  */
 export async function runSession(
   client: AgentGatewayClient, config: AgentConfig, log: Logger, signal: AbortSignal, deployJobs = new DeployJobs(config, log),
+  http01 = new Http01Challenges(config, log),
 ): Promise<SessionOutcome> {
   const stream: Stream = client.connect();
   const timers: NodeJS.Timeout[] = [];
@@ -62,7 +66,7 @@ export async function runSession(
   const runJobOnce = async (job: Job__Output) => {
     const jobLog = log.child({ jobId: job.jobId, kind: job.kind });
     try {
-      let answer: JobAnswer = { ok: true, error: '' };
+      let answer: JobAnswer & Pick<JobResult, 'http01'> = { ok: true, error: '' };
       switch (job.kind) {
         case 'rescan':
           await monitor.rescan(sessionEnd.signal);
@@ -88,6 +92,9 @@ export async function runSession(
           break;
         case 'rollback':
           answer = await deployJobs.rollback(job.rollback!);
+          break;
+        case 'http01Challenge':
+          answer = { ok: true, error: '', http01: await http01.run(job.http01Challenge!) };
           break;
         default:
           throw new Error(`this agent does not know jobs of kind "${job.kind}"`);

@@ -6,6 +6,7 @@ import type { MakeCsrJob as _certflow_agent_v1_MakeCsrJob, MakeCsrJob__Output as
 import type { DeployJob as _certflow_agent_v1_DeployJob, DeployJob__Output as _certflow_agent_v1_DeployJob__Output } from '../../../certflow/agent/v1/DeployJob.js';
 import type { ValidateJob as _certflow_agent_v1_ValidateJob, ValidateJob__Output as _certflow_agent_v1_ValidateJob__Output } from '../../../certflow/agent/v1/ValidateJob.js';
 import type { RollbackJob as _certflow_agent_v1_RollbackJob, RollbackJob__Output as _certflow_agent_v1_RollbackJob__Output } from '../../../certflow/agent/v1/RollbackJob.js';
+import type { Http01ChallengeJob as _certflow_agent_v1_Http01ChallengeJob, Http01ChallengeJob__Output as _certflow_agent_v1_Http01ChallengeJob__Output } from '../../../certflow/agent/v1/Http01ChallengeJob.js';
 
 export interface Job {
   'jobId'?: (string);
@@ -15,7 +16,8 @@ export interface Job {
   'deploy'?: (_certflow_agent_v1_DeployJob | null);
   'validate'?: (_certflow_agent_v1_ValidateJob | null);
   'rollback'?: (_certflow_agent_v1_RollbackJob | null);
-  'kind'?: "rescan"|"configureNetworkScan"|"makeCsr"|"deploy"|"validate"|"rollback";
+  'http01Challenge'?: (_certflow_agent_v1_Http01ChallengeJob | null);
+  'kind'?: "rescan"|"configureNetworkScan"|"makeCsr"|"deploy"|"validate"|"rollback"|"http01Challenge";
 }
 
 export interface Job__Output {
@@ -26,5 +28,6 @@ export interface Job__Output {
   'deploy'?: (_certflow_agent_v1_DeployJob__Output | null);
   'validate'?: (_certflow_agent_v1_ValidateJob__Output | null);
   'rollback'?: (_certflow_agent_v1_RollbackJob__Output | null);
-  'kind'?: "rescan"|"configureNetworkScan"|"makeCsr"|"deploy"|"validate"|"rollback";
+  'http01Challenge'?: (_certflow_agent_v1_Http01ChallengeJob__Output | null);
+  'kind'?: "rescan"|"configureNetworkScan"|"makeCsr"|"deploy"|"validate"|"rollback"|"http01Challenge";
 }
