@@ -8,7 +8,7 @@
 // on disk holding the certificate the run recorded, and an audit chain that verifies.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { X509Certificate } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase } from '../support/postgres.js';
@@ -163,6 +163,9 @@ describe('workflow: controller killed with SIGKILL', () => {
       const managed = await apiJson<{ currentFingerprintSha256: string }>(controller, `/api/v1/managed-certificates/${d.id}`);
       expect(new X509Certificate(pem).fingerprint256.replaceAll(':', '').toLowerCase()).toBe(managed.currentFingerprintSha256);
     }
+
+    // One key made on the host per run: a CSR job sent again was answered with the key already made.
+    expect(await readdir(join(agent.stateDir, 'keys'))).toHaveLength(runs.length);
 
     const verdict = await apiJson<{ ok: boolean }>(controller, '/api/v1/audit/verify');
     expect(verdict.ok).toBe(true);

@@ -45,6 +45,8 @@ export async function waitForFailpoint(controller: ControllerProcess, failpoint:
   }
 }
 
+const SUCCEEDED_STAGES = ['discover', 'trigger', 'select-ca', 'approve-issue', 'issue', 'approve-deploy', 'deploy', 'validate', 'notify'];
+
 export interface RunRecord {
   id: string;
   managed_certificate_id: string;
@@ -66,6 +68,14 @@ export async function exactlyOnceProblems(dbUrl: string, managedIds: string[], e
     else if (mine[0]!.state !== expected[id]) problems.push(`run ${mine[0]!.id} ended ${mine[0]!.state}, expected ${expected[id]}${mine[0]!.error ? `: ${mine[0]!.error}` : ''}`);
   }
   const runIds = runs.map((r) => r.id);
+  // A run that succeeded went through every stage once, each succeeded or skipped (none failed and retried into success).
+  const stages = await sql<{ run_id: string; stages: string[] }>(dbUrl,
+    `select run_id, array_agg(stage || '=' || state order by seq) as stages from workflow_stages where run_id = any($1::uuid[]) group by run_id`, [runIds]);
+  for (const run of runs.filter((r) => r.state === 'succeeded')) {
+    const seen = stages.find((s) => s.run_id === run.id)?.stages ?? [];
+    const names = seen.map((s) => s.split('=')[0]);
+    if (names.join(',') !== SUCCEEDED_STAGES.join(',') || seen.some((s) => !/=(succeeded|skipped)$/.test(s))) problems.push(`run ${run.id} went through [${seen.join(', ')}]`);
+  }
   const endings = await sql<{ target_id: string; actions: string[] }>(dbUrl,
     `select target_id, array_agg(action order by seq) as actions from audit_events
       where target_type = 'workflow_run' and action in ('run.succeeded', 'run.failed', 'run.rolled-back', 'run.cancelled', 'run.rejected')
