@@ -30,6 +30,8 @@ export function jobOutputRecord(result: JobResult__Output): Record<string, unkno
       return { validate: bounded(result.validate) };
     case 'rollback':
       return { rollback: bounded(result.rollback) };
+    case 'http01':
+      return { http01: bounded(result.http01) };
     default:
       return null;
   }

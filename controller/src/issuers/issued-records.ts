@@ -71,6 +71,18 @@ export async function findRecorded(em: EntityManager, ca: { id: string; name: st
 }
 
 /**
+ * Writes and commits the request's key (without a certificate) unless it exists; an issuer that orders in
+ * steps (StagedIssuer.prepare) calls this before placing the order, as issueOnce does before signing.
+ */
+export async function reserveIdempotencyKey(em: EntityManager, ca: { id: string; name: string }, req: IssueRequest, names: string[]): Promise<void> {
+  const key = checkKey(req.idempotencyKey);
+  await em.fork().getConnection().execute(
+    `insert into issued_certificates (id, ca_id, idempotency_key, request_sha256, names, requested_at)
+     values (?, ?, ?, ?, ?::jsonb, ?) on conflict (ca_id, idempotency_key) do nothing`,
+    [randomUUID(), ca.id, key, requestSha256(req), JSON.stringify(names), new Date()], 'run');
+}
+
+/**
  * Returns the certificate recorded for the request's key, or runs `sign` once and records its result.
  * `names` is what the record lists (DNS names then IP addresses).
  */
@@ -83,12 +95,8 @@ export async function issueOnce(
 ): Promise<IssuedCertificate> {
   const key = checkKey(req.idempotencyKey);
   const hash = requestSha256(req);
-  const connection = em.fork().getConnection();
   // Step 1, committed on its own: the key exists before the CA does anything.
-  await connection.execute(
-    `insert into issued_certificates (id, ca_id, idempotency_key, request_sha256, names, requested_at)
-     values (?, ?, ?, ?, ?::jsonb, ?) on conflict (ca_id, idempotency_key) do nothing`,
-    [randomUUID(), ca.id, key, hash, JSON.stringify(names), new Date()], 'run');
+  await reserveIdempotencyKey(em, ca, req, names);
   // Step 2: sign and record under the row's lock.
   return em.fork().transactional(async (tx) => {
     const [row] = await tx.execute<RecordRow[]>(

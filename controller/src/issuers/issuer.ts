@@ -70,6 +70,38 @@ export interface RenewalInfoIssuer extends Issuer {
   renewalInfo(certificatePem: string, signal?: AbortSignal): Promise<RenewalInfo | null>;
 }
 
+/** Where the target host's agent answers http-01: a port it listens on, or files under a webroot. */
+export interface AgentHttp01Setup {
+  /** The port the CA connects to (80 in production; a test CA may name another). */
+  port: number;
+  /** The address the agent binds (empty: every address). */
+  bindAddress?: string;
+  /** When set, the agent writes the tokens under this webroot instead of listening. */
+  webroot?: string;
+  /** How long the agent serves the tokens at most. */
+  serveSeconds: number;
+}
+
+/** One token the CA will fetch at http://IDENTIFIER/.well-known/acme-challenge/TOKEN. */
+export interface PendingHttp01Challenge {
+  identifier: string;
+  token: string;
+  keyAuthorization: string;
+}
+
+/**
+ * An issuer the workflow drives in steps, because an agent answers its challenges while the stage waits:
+ * `prepare` places (or resumes: the order is kept per idempotency key) the order and returns the
+ * challenges to serve; once they are served, `complete` asks the CA to validate, finalizes and returns
+ * the certificate (recorded once per idempotency key, like `issue`). `agentHttp01` says whether this CA
+ * needs that at all (null: `issue` alone works, e.g. dns-01).
+ */
+export interface StagedIssuer extends Issuer {
+  agentHttp01(): Promise<AgentHttp01Setup | null>;
+  prepare(req: IssueRequest, signal?: AbortSignal): Promise<{ challenges: PendingHttp01Challenge[] }>;
+  complete(req: IssueRequest, signal?: AbortSignal): Promise<IssuedCertificate>;
+}
+
 /** The CSR or the names are not allowed by the CA's policy (or are malformed): the run fails with this text. */
 export class IssuerPolicyError extends Error {
   override name = 'IssuerPolicyError';
@@ -95,4 +127,9 @@ export function isRevoking(issuer: Issuer): issuer is RevokingIssuer {
 
 export function hasRenewalInfo(issuer: Issuer): issuer is RenewalInfoIssuer {
   return typeof (issuer as Partial<RenewalInfoIssuer>).renewalInfo === 'function';
+}
+
+export function isStaged(issuer: Issuer): issuer is StagedIssuer {
+  const staged = issuer as Partial<StagedIssuer>;
+  return typeof staged.prepare === 'function' && typeof staged.complete === 'function' && typeof staged.agentHttp01 === 'function';
 }

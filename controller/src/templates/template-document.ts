@@ -86,6 +86,16 @@ const caPolicyEntry = z.strictObject({
 const caSchema = z.strictObject({
   policy: z.array(caPolicyEntry).min(1, 'name at least one CA').max(20).default(() => [{ ca: 'builtin' }]),
   validityDays: z.int().min(1).max(3650).optional(),
+  /**
+   * For ACME CAs that validate with http-01: where the target's agent answers, over the CA's own setting.
+   * The agent still serves only on ports its acme.http01.ports lists, and writes only under allowedPaths.
+   */
+  http01: z.strictObject({
+    port: z.int().min(1).max(65_535).optional(),
+    bindAddress: z.union([z.ipv4(), z.ipv6()]).optional(),
+    /** Write the tokens under this webroot's .well-known/acme-challenge/ instead of listening. */
+    webroot: z.string().regex(/^\//, 'expected an absolute path').max(4096).optional(),
+  }).optional(),
 });
 
 const approvalLevel = z.strictObject({

@@ -39,6 +39,15 @@ export const acmeChallengeSchema = z.discriminatedUnion('type', [
     type: z.literal('http-01'),
     /** The port the target host's agent serves the token on (the CA connects to port 80 in production). */
     port: z.int().min(1).max(65535).default(80),
+    /** The address the agent binds for it (absent: every address). The agent's acme.http01.ports must list the port. */
+    bindAddress: z.union([z.ipv4(), z.ipv6()]).optional(),
+    /**
+     * Instead of listening, the agent writes the tokens under this directory's .well-known/acme-challenge/
+     * (the host's web server serves them); it must be inside the agent's deploy.allowedPaths.
+     */
+    webroot: z.string().regex(/^\//, 'expected an absolute path').max(4096).optional(),
+    /** How long the agent serves the tokens at most (it also caps this itself). */
+    serveSeconds: z.int().min(30).max(86_400).default(600),
   }),
 ]);
 

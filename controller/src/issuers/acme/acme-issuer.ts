@@ -11,10 +11,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { SecretBox } from '../../crypto/master-key.js';
 import { checkKeyTypeAllowed, checkNamesAllowed, type CaPolicy } from '../ca-policy.js';
 import { checkCsr, type CheckedCsr } from '../csr-request.js';
-import { findRecorded, issueOnce, normalizeSerial, revokeRecorded, UnknownSerialError, type RevocationResult } from '../issued-records.js';
 import {
-  IssuerPolicyError, IssuerUnavailableError, type HealthCheckedIssuer, type IssueRequest, type IssuedCertificate,
-  type RenewalInfo, type RenewalInfoIssuer, type RevokingIssuer,
+  findRecorded, issueOnce, normalizeSerial, reserveIdempotencyKey, revokeRecorded, UnknownSerialError, type RevocationResult,
+} from '../issued-records.js';
+import {
+  IssuerPolicyError, IssuerUnavailableError, type AgentHttp01Setup, type HealthCheckedIssuer, type Http01Responder, type IssueRequest,
+  type IssuedCertificate, type PendingHttp01Challenge, type RenewalInfo, type RenewalInfoIssuer, type RevokingIssuer, type StagedIssuer,
 } from '../issuer.js';
 import { REVOCATION_REASONS, type RevocationReason } from '../revocation-reasons.js';
 import type { AcmeConfig, AcmeSecrets } from './acme-config.js';
@@ -60,7 +62,10 @@ const POLL_MAX_MS = 3_000;
 // One acme-client Client per CA and config per process: the account is looked up once, not per issue.
 const clients = new Map<string, Promise<acme.Client>>();
 
-export class AcmeIssuer implements HealthCheckedIssuer, RevokingIssuer, RenewalInfoIssuer {
+/** StagedIssuer.complete: the target's agent already serves the tokens (prepare's challenges). */
+const SERVED_BY_AGENT: Http01Responder = { present: async () => undefined, cleanup: async () => undefined };
+
+export class AcmeIssuer implements HealthCheckedIssuer, RevokingIssuer, RenewalInfoIssuer, StagedIssuer {
   readonly kind = 'acme' as const;
   private setup: { config: AcmeConfig; secrets: AcmeSecrets } | null = null;
 
@@ -152,7 +157,66 @@ export class AcmeIssuer implements HealthCheckedIssuer, RevokingIssuer, RenewalI
     if (this.ca.disabled) throw new IssuerUnavailableError(`CA "${this.ca.name}" is disabled`);
     const previous = await findRecorded(this.em, this.ca, req);
     if (previous) return previous;
+    const { checked, names, config } = await this.checkRequest(req);
+    return withOrderSlot(this.ca.id, config.maxConcurrentOrders,
+      () => issueOnce(this.em, this.ca, req, names, () => this.order(req, checked, signal)), signal);
+  }
 
+  /** http-01 through the target's agent: where it serves the tokens; null for dns-01 (issue() alone works). */
+  async agentHttp01(): Promise<AgentHttp01Setup | null> {
+    const { config } = await this.load();
+    if (config.challenge.type !== 'http-01') return null;
+    const { port, bindAddress, webroot, serveSeconds } = config.challenge;
+    return { port, serveSeconds, ...(bindAddress ? { bindAddress } : {}), ...(webroot ? { webroot } : {}) };
+  }
+
+  /**
+   * Step 1 of an agent-answered issue: the key is recorded, then the order is placed (or the key's
+   * stored order resumed, so a crash before the challenges reached the agent gives the same tokens) and
+   * the challenges still to validate are returned. None when the order needs no validation any more or
+   * the certificate is already recorded.
+   */
+  async prepare(req: IssueRequest, signal?: AbortSignal): Promise<{ challenges: PendingHttp01Challenge[] }> {
+    signal?.throwIfAborted();
+    if (this.ca.disabled) throw new IssuerUnavailableError(`CA "${this.ca.name}" is disabled`);
+    if (await findRecorded(this.em, this.ca, req)) return { challenges: [] };
+    const { checked, names, config } = await this.checkRequest({ ...req, http01Responder: SERVED_BY_AGENT });
+    if (config.challenge.type !== 'http-01') throw new IssuerPolicyError(`CA "${this.ca.name}" validates with ${config.challenge.type}: use issue()`);
+    await reserveIdempotencyKey(this.em, this.ca, req, names);
+    return withOrderSlot(this.ca.id, config.maxConcurrentOrders, async () => {
+      const client = await this.client(signal);
+      const order = await this.openOrder(client, req, checked, false, signal);
+      if (order.status !== 'pending') return { challenges: [] };
+      const authorizations = await this.step('order', () => client.getAuthorizations(order), signal);
+      const challenges: PendingHttp01Challenge[] = [];
+      for (const authz of authorizations) {
+        if (authz.status === 'valid') continue;
+        const challenge = this.challengeOf(authz, 'http-01');
+        challenges.push({
+          identifier: authz.identifier.value, token: (challenge as { token?: string }).token ?? '',
+          keyAuthorization: await client.getChallengeKeyAuthorization(challenge),
+        });
+      }
+      return { challenges };
+    }, signal);
+  }
+
+  /**
+   * Step 2, once the agent serves prepare's tokens: the CA validates the key's order (never a new one),
+   * it is finalized with the CSR and the certificate recorded once per key.
+   */
+  async complete(req: IssueRequest, signal?: AbortSignal): Promise<IssuedCertificate> {
+    signal?.throwIfAborted();
+    const served = { ...req, http01Responder: SERVED_BY_AGENT };
+    const previous = await findRecorded(this.em, this.ca, served);
+    if (previous) return previous;
+    const { checked, names, config } = await this.checkRequest(served);
+    return withOrderSlot(this.ca.id, config.maxConcurrentOrders,
+      () => issueOnce(this.em, this.ca, served, names, () => this.order(served, checked, signal, true)), signal);
+  }
+
+  /** The CSR and names against the CA's policy and challenge type. */
+  private async checkRequest(req: IssueRequest): Promise<{ checked: CheckedCsr; names: string[]; config: AcmeConfig }> {
     const checked = await checkCsr(req);
     const names = [...checked.dnsNames, ...checked.ipAddresses];
     checkNamesAllowed(this.ca.name, this.ca.policy, names);
@@ -164,42 +228,71 @@ export class AcmeIssuer implements HealthCheckedIssuer, RevokingIssuer, RenewalI
     if (config.challenge.type === 'http-01' && !req.http01Responder) {
       throw new IssuerPolicyError(`CA "${this.ca.name}" validates with http-01, which needs the target host's agent to answer; this request has none`);
     }
-    return withOrderSlot(this.ca.id, config.maxConcurrentOrders,
-      () => issueOnce(this.em, this.ca, req, names, () => this.order(req, checked, signal)), signal);
+    return { checked, names, config };
   }
 
-  /** Places (or resumes) the key's order, validates, finalizes with the CSR and downloads the certificate. */
-  private async order(req: IssueRequest, checked: CheckedCsr, signal?: AbortSignal): Promise<IssuedCertificate> {
+  /**
+   * Places (or resumes) the key's order, validates, finalizes with the CSR and downloads the certificate.
+   * `resumeOnly` (StagedIssuer.complete): the order prepare placed, whose tokens the agent serves; never a new one.
+   */
+  private async order(req: IssueRequest, checked: CheckedCsr, signal?: AbortSignal, resumeOnly = false): Promise<IssuedCertificate> {
     const client = await this.client(signal);
-    let order: acme.Order | null = null;
-    const savedUrl = await findOrderUrl(this.em, this.ca.id, req.idempotencyKey);
-    if (savedUrl) {
-      order = await this.step('order', () => client.getOrder({ url: savedUrl } as acme.Order), signal);
-      // An earlier attempt's order that failed validation or expired: this attempt starts a new one.
-      if (order.status === 'invalid') order = null;
-    }
-    if (!order) {
-      const identifiers = [
-        ...checked.dnsNames.map((value) => ({ type: 'dns', value })),
-        ...checked.ipAddresses.map((value) => ({ type: 'ip', value })),
-      ];
-      const replaces = await this.replacesId(req.replacesCertificatePem, signal);
-      order = await this.step('order', () => client.createOrder({ identifiers, ...(replaces ? { replaces } : {}) } as Parameters<acme.Client['createOrder']>[0]), signal);
-      await saveOrderUrl(this.em, this.ca.id, req.idempotencyKey, order.url);
-    }
+    let order = await this.openOrder(client, req, checked, resumeOnly, signal);
     if (order.status === 'pending') {
       await this.authorize(client, order, req, signal);
-      order = await this.step('order', () => client.getOrder(order!), signal);
+      order = await this.step('order', () => client.getOrder(order), signal);
     }
     if (order.status === 'ready') {
-      order = await this.step('finalize', () => client.finalizeOrder(order!, req.csrPem), signal);
+      order = await this.step('finalize', () => client.finalizeOrder(order, req.csrPem), signal);
     }
     if (order.status === 'invalid') {
       throw new IssuerPolicyError(`CA "${this.ca.name}" (ACME finalize): the order ${order.url} became invalid${order.error ? `: ${(order.error as { detail?: string }).detail}` : ''}`);
     }
     await this.hooks.afterFinalize?.();
-    const pem = await this.step('certificate', () => client.getCertificate(order!), signal);
+    const pem = await this.step('certificate', () => client.getCertificate(order), signal);
     return this.checkedCertificate(pem, checked);
+  }
+
+  /** The key's stored order when it is still usable, else (unless `resumeOnly`) a new one, stored at once. */
+  private async openOrder(client: acme.Client, req: IssueRequest, checked: CheckedCsr, resumeOnly: boolean, signal?: AbortSignal): Promise<acme.Order> {
+    const savedUrl = await findOrderUrl(this.em, this.ca.id, req.idempotencyKey);
+    if (savedUrl) {
+      const saved = await this.step('order', () => client.getOrder({ url: savedUrl } as acme.Order), signal);
+      if (saved.status !== 'invalid') return saved;
+      if (resumeOnly) throw new AcmeChallengeError(`CA "${this.ca.name}": the order ${saved.url} is invalid${await this.invalidReason(client, saved, signal)}`);
+      // An earlier attempt's order that failed validation or expired: this attempt starts a new one.
+    }
+    if (resumeOnly) throw new IssuerPolicyError(`CA "${this.ca.name}": no order was prepared for ${req.idempotencyKey}`);
+    const identifiers = [
+      ...checked.dnsNames.map((value) => ({ type: 'dns', value })),
+      ...checked.ipAddresses.map((value) => ({ type: 'ip', value })),
+    ];
+    const replaces = await this.replacesId(req.replacesCertificatePem, signal);
+    const order = await this.step('order', () => client.createOrder({ identifiers, ...(replaces ? { replaces } : {}) } as Parameters<acme.Client['createOrder']>[0]), signal);
+    await saveOrderUrl(this.em, this.ca.id, req.idempotencyKey, order.url);
+    return order;
+  }
+
+  /** Why an order is invalid: the CA's words from its first invalid authorization's challenge. */
+  private async invalidReason(client: acme.Client, order: acme.Order, signal?: AbortSignal): Promise<string> {
+    const detail = (order.error as { detail?: string } | undefined)?.detail;
+    if (detail) return `: ${detail}`;
+    const authorizations = await this.step('order', () => client.getAuthorizations(order), signal).catch(() => []);
+    for (const authz of authorizations) {
+      const failed = authz.challenges.find((c) => (c as { error?: unknown }).error) as { error?: { detail?: string } } | undefined;
+      if (failed?.error?.detail) return `: ${authz.identifier.value}: ${failed.error.detail}`;
+    }
+    return '';
+  }
+
+  /** The authorization's challenge of `type`, or a refusal listing what the CA offers. */
+  private challengeOf(authz: acme.Authorization, type: string): acme.Authorization['challenges'][number] {
+    const challenge = authz.challenges.find((c) => c.type === type);
+    if (!challenge) {
+      throw new IssuerPolicyError(`CA "${this.ca.name}" offers no ${type} challenge for ${authz.wildcard ? '*.' : ''}${authz.identifier.value} ` +
+        `(it offers ${authz.challenges.map((c) => c.type).join(', ') || 'none'})`);
+    }
+    return challenge;
   }
 
   private async authorize(client: acme.Client, order: acme.Order, req: IssueRequest, signal?: AbortSignal): Promise<void> {
@@ -209,11 +302,7 @@ export class AcmeIssuer implements HealthCheckedIssuer, RevokingIssuer, RenewalI
     await Promise.all(authorizations.map(async (authz) => {
       if (authz.status === 'valid') return;
       const identifier = `${authz.wildcard ? '*.' : ''}${authz.identifier.value}`;
-      const challenge = authz.challenges.find((c) => c.type === config.challenge.type);
-      if (!challenge) {
-        throw new IssuerPolicyError(`CA "${this.ca.name}" offers no ${config.challenge.type} challenge for ${identifier} ` +
-          `(it offers ${authz.challenges.map((c) => c.type).join(', ') || 'none'})`);
-      }
+      const challenge = this.challengeOf(authz, config.challenge.type);
       const keyAuthorization = await client.getChallengeKeyAuthorization(challenge);
       const recordName = challengeRecordName(authz.identifier.value);
       const token = (challenge as { token?: string }).token ?? '';
@@ -228,7 +317,8 @@ export class AcmeIssuer implements HealthCheckedIssuer, RevokingIssuer, RenewalI
         if (config.challenge.type === 'dns-01' && config.challenge.propagationDelayMs > 0) {
           await sleep(config.challenge.propagationDelayMs, undefined, { signal });
         }
-        await this.step('challenge', () => client.completeChallenge(challenge), signal);
+        // A challenge already processing (a resumed order: the CA was told before a crash) is not told again.
+        if (challenge.status === 'pending') await this.step('challenge', () => client.completeChallenge(challenge), signal);
         await this.step('challenge', () => client.waitForValidStatus(challenge), signal).catch((err: Error) => {
           // An invalid challenge's error detail is the message (the answer itself was a 200).
           if (err instanceof IssuerUnavailableError && !/Operation is pending|cannot reach|rate-limits/.test(err.message)) {

@@ -2,14 +2,16 @@
 // leaves the host); the controller sends the CSR to the CA chosen by select-ca and checks what comes
 // back: the certificate's public key must be the CSR's and its names the managed certificate's.
 // The CA call carries an idempotency key (run + host), so a retry after a crash gets the same
-// certificate back instead of a second one.
+// certificate back instead of a second one. A CA whose http-01 challenges the host's agent answers is
+// driven in steps (issue-http01.ts): the stage waits while the agent serves the tokens.
 import { createHash, X509Certificate } from 'node:crypto';
-import type { IssuedCertificate } from '../../issuers/issuer.js';
-import { IssuerPolicyError } from '../../issuers/issuer.js';
+import type { IssuedCertificate, IssueRequest } from '../../issuers/issuer.js';
+import { IssuerPolicyError, isStaged } from '../../issuers/issuer.js';
 import type { StageHandler } from '../stage-handler.js';
 import { PermanentStageError } from '../stage-handler.js';
 import type { RunTarget } from './discover.js';
 import { jobTimedOut, readJobs, startAgentJob, type JobRef } from './agent-job-wait.js';
+import { issueThroughAgentHttp01, type Http01Progress } from './issue-http01.js';
 
 export interface IssuedForHost {
   agentId: string;
@@ -26,6 +28,8 @@ export interface IssuedForHost {
 interface IssueProgress {
   csrJobs: (JobRef & { keyId: string })[];
   issued: IssuedForHost[];
+  /** Hosts whose CA's http-01 challenges they answer (absent in runs from before). */
+  http01?: Http01Progress[];
 }
 
 export const issue: StageHandler = async (ctx) => {
@@ -67,12 +71,24 @@ export const issue: StageHandler = async (ctx) => {
     const csr = (job.result as { csr?: { csrPem: string; publicKeySha256: string } } | null)?.csr;
     if (!csr?.csrPem) throw new PermanentStageError(`agent ${ref.agentId} answered the CSR job without a CSR`);
     const issuer = await deps.loadIssuer(tx, ca);
+    const req: IssueRequest = {
+      csrPem: csr.csrPem, dnsNames: managed.dnsNames, ipAddresses: managed.ipAddresses,
+      validityDays: template.ca.validityDays, idempotencyKey: `${run.id}:${ref.agentId}`,
+    };
     let cert: IssuedCertificate;
     try {
-      cert = await issuer.issue({
-        csrPem: csr.csrPem, dnsNames: managed.dnsNames, ipAddresses: managed.ipAddresses,
-        validityDays: template.ca.validityDays, idempotencyKey: `${run.id}:${ref.agentId}`,
-      }, ctx.signal);
+      const http01 = isStaged(issuer) ? await issuer.agentHttp01() : null;
+      if (http01 && isStaged(issuer)) {
+        const step = await issueThroughAgentHttp01(ctx, issuer, { ...http01, ...template.ca.http01 }, req, ref.agentId, progress.http01 ??= []);
+        if (step.type === 'failed') return { type: 'fail', error: step.error, output: { issued: progress.issued.length, of: hosts.length } };
+        if (step.type === 'waiting') {
+          waitingFor.push(ref.agentId);
+          continue;
+        }
+        cert = step.cert;
+      } else {
+        cert = await issuer.issue(req, ctx.signal);
+      }
     } catch (err) {
       if (err instanceof IssuerPolicyError) throw new PermanentStageError(`${ca} refused: ${err.message}`);
       throw err;
@@ -86,7 +102,10 @@ export const issue: StageHandler = async (ctx) => {
       details: { agentId: ref.agentId, fingerprintSha256: cert.fingerprintSha256, notAfter: cert.notAfter.toISOString() } });
     await ctx.audit('certificate.issued', { ca, agentId: ref.agentId, serial: cert.serialHex, fingerprintSha256: cert.fingerprintSha256 });
   }
-  if (waitingFor.length > 0) return { type: 'wait', reason: `CSR from ${waitingFor.length} agent(s)`, output: { issued: progress.issued.length, of: hosts.length } };
+  if (waitingFor.length > 0) {
+    const what = progress.http01?.length ? 'CSR or http-01 answer' : 'CSR';
+    return { type: 'wait', reason: `${what} from ${waitingFor.length} agent(s)`, output: { issued: progress.issued.length, of: hosts.length } };
+  }
   return { type: 'done', output: { ca, certificates: progress.issued.map(({ certificatePem: _c, chainPem: _ch, ...rest }) => rest) } };
 };
 
