@@ -1,0 +1,216 @@
+// http-01 answered by the target host's agent, through the whole workflow, with real processes: a
+// controller (Postgres, NATS JetStream), an agent on this host and a real Pebble that validates every
+// order (PEBBLE_AUTHZREUSE=0) by connecting to its http-01 port on 127.0.0.1 (pebble-challtestsrv resolves
+// every name to 127.0.0.1). The CA is added with POST /api/v1/cas; a template's CA policy names it.
+//   - port mode: the agent listens on the port its acme.http01.ports allows, the run succeeds, and the
+//     port is closed again afterwards;
+//   - a port the agent does not allow: the run fails saying so, and Pebble was never asked to validate;
+//   - webroot mode: the agent writes the token files under nginx's webroot (inside allowedPaths), nginx
+//     serves them to Pebble, and they are removed afterwards; a webroot outside allowedPaths is refused.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { X509Certificate } from 'node:crypto';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { createTestDatabase } from '../support/postgres.js';
+import { deleteStreamsWithPrefix, testNatsUrl, uniquePrefix } from '../support/nats.js';
+import { createEnrollmentToken, eventually, startAgent, startController, type AgentProcess, type ControllerProcess } from '../support/processes.js';
+import { startPebble, type RunningPebble } from '../support/pebble.js';
+import { closedPort } from '../support/free-port.js';
+import { startDaemon, stopDaemons, type Daemon } from '../support/real-servers.js';
+import { apiJson, createTemplate, FAST_WORKFLOW_ENV, waitForRun, type RunView } from '../support/workflow.js';
+
+let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let pebble: RunningPebble;
+let controller: ControllerProcess;
+let agent: AgentProcess;
+let agentId: string;
+let dir: string;
+const prefix = uniquePrefix();
+const DOMAIN = 'http01.test';
+
+beforeAll(async () => {
+  [db, pebble] = await Promise.all([createTestDatabase(), startPebble()]);
+  // World-traversable: nginx's workers (nobody) read the webroot under it.
+  dir = await mkdtemp(join(tmpdir(), 'certflow-http01-'));
+  await chmod(dir, 0o755);
+  controller = await startController({ databaseUrl: db.url, natsPrefix: prefix, env: FAST_WORKFLOW_ENV });
+  agent = await startAgent({
+    controller: controller.grpcAddress, enrollment: await createEnrollmentToken(controller), scanPaths: [dir],
+    extraConfig: {
+      discovery: { endpoints: { enabled: false }, configs: { enabled: false }, watch: false },
+      deploy: { allowedPaths: [dir] },
+      acme: { http01: { ports: [pebble.httpChallengePort], maxServeSeconds: 120 } },
+    },
+  });
+  agentId = await eventually(async () => ((await (await controller.api('/api/v1/agents')).json()) as { items: { id: string; online: boolean }[] }).items.find((a) => a.online)?.id, 20_000, 'the agent');
+  await apiJson(controller, '/api/v1/cas', { method: 'POST', body: JSON.stringify({
+    name: 'pebble-http', kind: 'acme',
+    config: {
+      directoryUrl: pebble.directoryUrl, trustPem: pebble.tlsTrustPem,
+      challenge: { type: 'http-01', port: pebble.httpChallengePort, bindAddress: '127.0.0.1' },
+    },
+    policy: { allowedDomains: [DOMAIN], maxValidityDays: 3650, keyTypes: ['ecdsa-p256', 'rsa-2048'] },
+  }) }, 201);
+}, 90_000);
+
+afterAll(async () => {
+  await agent?.stop();
+  await controller?.stop();
+  await pebble?.stop();
+  await db?.drop();
+  await deleteStreamsWithPrefix(testNatsUrl(), prefix);
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+const fileTarget = (name: string) => ({ agentId, kind: 'file', options: { certificatePath: join(dir, `${name}.pem`), chainPath: join(dir, `${name}.chain.pem`), keyPath: join(dir, `${name}.key`) } });
+
+async function renewThroughPebble(name: string, http01?: Record<string, unknown>): Promise<RunView> {
+  await createTemplate(controller, `via-pebble-${name}`, { ca: { policy: [{ ca: 'pebble-http' }], ...(http01 ? { http01 } : {}) } });
+  const managed = await apiJson<{ id: string }>(controller, '/api/v1/managed-certificates', { method: 'POST', body: JSON.stringify({
+    template: `via-pebble-${name}`, dnsNames: [`${name}.${DOMAIN}`, `www.${name}.${DOMAIN}`], targets: [fileTarget(name)],
+  }) }, 201);
+  return waitForRun(controller, managed.id, ['succeeded', 'failed', 'rolled-back'], 90_000);
+}
+
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+interface JobRow { state: string; payload: { action: string; port: number; webroot: string; tokens: unknown[] }; result: { http01?: { status: string; mode: string; files: string[] } } | null; error: string | null }
+
+/** The run's Http01Challenge jobs, start first (read from Postgres: the API shows jobs one at a time). */
+async function http01Jobs(runId: string): Promise<JobRow[]> {
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<JobRow>(
+      `select state, payload, result, error from agent_jobs where kind = 'http01Challenge' and payload->>'challengeId' like $1 order by created_at`, [`${runId}.%`]);
+    return rows;
+  } finally {
+    await client.end();
+  }
+}
+
+describe('http-01 answered by the target host\'s agent', () => {
+  it('port mode: the agent serves the tokens on its allowed port, Pebble validates, the run succeeds and the port is closed again', async () => {
+    const run = await renewThroughPebble('shop');
+    expect(run.error).toBeNull();
+    expect(run.state).toBe('succeeded');
+    const issue = run.stages.find((s) => s.stage === 'issue')!;
+    expect(issue.state).toBe('succeeded');
+    expect(issue.output).toMatchObject({ ca: 'pebble-http' });
+
+    const cert = new X509Certificate(await readFile(join(dir, 'shop.pem'), 'utf8'));
+    expect(cert.issuer).toMatch(/Pebble/);
+    expect(cert.subjectAltName).toContain(`DNS:shop.${DOMAIN}`);
+    expect(cert.subjectAltName).toContain(`DNS:www.shop.${DOMAIN}`);
+    // One start job carrying both names' tokens, then a stop once the certificate was recorded: nothing
+    // listens on the port any more.
+    const jobs = await eventually(async () => {
+      const rows = await http01Jobs(run.id);
+      return rows.length === 2 && rows[1]!.state === 'succeeded' ? rows : null;
+    }, 20_000, 'the stop job to be answered');
+    expect(jobs[0]).toMatchObject({ state: 'succeeded', payload: { action: 'start', port: pebble.httpChallengePort }, result: { http01: { status: 'serving', mode: 'port' } } });
+    expect(jobs[0]!.payload.tokens).toHaveLength(2);
+    expect(jobs[1]).toMatchObject({ payload: { action: 'stop' }, result: { http01: { status: 'stopped' } } });
+    expect(await listening(pebble.httpChallengePort)).toBe(false);
+  }, 120_000);
+
+  it('a port the agent does not allow: the run fails saying which port and why, nothing served', async () => {
+    const port = await closedPort();
+    const run = await renewThroughPebble('blocked', { port });
+    expect(run.state).toBe('failed');
+    expect(run.error).toMatch(new RegExp(`port ${port} is not allowed for http-01 on this agent \\(acme.http01.ports: ${pebble.httpChallengePort}\\)`));
+    expect(await listening(port)).toBe(false);
+  }, 120_000);
+
+  it('the CA cannot reach the agent (bound to another address): the run fails with Pebble\'s own words and the agent is told to stop', async () => {
+    const run = await renewThroughPebble('unreachable', { bindAddress: '127.0.0.2' });
+    expect(run.state).toBe('failed');
+    expect(run.error).toMatch(new RegExp(`^pebble-http refused: CA "pebble-http" could not validate (www\\.)?unreachable\\.http01\\.test with http-01: .*127\\.0\\.0\\.1:${pebble.httpChallengePort}: connect: connection refused`));
+    const jobs = await eventually(async () => {
+      const rows = await http01Jobs(run.id);
+      return rows.length === 2 && rows[1]!.state === 'succeeded' ? rows : null;
+    }, 20_000, 'the stop job to be answered');
+    expect(jobs[1]!.result).toMatchObject({ http01: { status: 'stopped' } });
+  }, 120_000);
+
+  describe('webroot mode', () => {
+    let nginx: Daemon;
+    const webroot = () => join(dir, 'www');
+
+    beforeAll(async () => {
+      // The port mode test's server must be gone before nginx takes the port.
+      await eventually(async () => !(await listening(pebble.httpChallengePort)), 20_000, 'the port to be free');
+      await mkdir(join(dir, 'nginx', 'temp'), { recursive: true });
+      await mkdir(webroot(), { recursive: true, mode: 0o755 });
+      const conf = join(dir, 'nginx', 'nginx.conf');
+      await writeFile(conf, `worker_processes 1;
+pid ${dir}/nginx/nginx.pid;
+error_log ${dir}/nginx/error.log;
+events { worker_connections 64; }
+http {
+  access_log ${dir}/nginx/access.log;
+  client_body_temp_path ${dir}/nginx/temp/body;
+  proxy_temp_path ${dir}/nginx/temp/proxy;
+  fastcgi_temp_path ${dir}/nginx/temp/fastcgi;
+  uwsgi_temp_path ${dir}/nginx/temp/uwsgi;
+  scgi_temp_path ${dir}/nginx/temp/scgi;
+  server {
+    listen 127.0.0.1:${pebble.httpChallengePort};
+    root ${webroot()};
+  }
+}
+`);
+      nginx = await startDaemon('nginx', ['-p', join(dir, 'nginx'), '-e', join(dir, 'nginx', 'error.log'), '-c', conf, '-g', 'daemon off;'], { port: pebble.httpChallengePort, cwd: dir });
+    }, 60_000);
+
+    afterAll(async () => {
+      if (nginx) await stopDaemons([nginx]);
+    });
+
+    it('writes the token files under the webroot, nginx serves them to Pebble, and they are removed afterwards', async () => {
+      const run = await renewThroughPebble('blog', { webroot: webroot() });
+      expect(run.error).toBeNull();
+      expect(run.state).toBe('succeeded');
+      const cert = new X509Certificate(await readFile(join(dir, 'blog.pem'), 'utf8'));
+      expect(cert.issuer).toMatch(/Pebble/);
+
+      // Pebble fetched one token per name from nginx, which read them from the files the agent wrote.
+      const access = await readFile(join(dir, 'nginx', 'access.log'), 'utf8');
+      // (Pebble fetches each token more than once, as from several vantage points.)
+      const fetched = [...new Set([...access.matchAll(/"GET \/\.well-known\/acme-challenge\/([A-Za-z0-9_-]+) HTTP\/1\.1" 200 /g)].map((m) => m[1]))];
+      expect(fetched).toHaveLength(2);
+      // ... and the agent removed them once told to stop (the stop job lists the files).
+      const jobs = await eventually(async () => {
+        const rows = await http01Jobs(run.id);
+        return rows.length === 2 && rows[1]!.state === 'succeeded' ? rows : null;
+      }, 20_000, 'the stop job to be answered');
+      expect(jobs[0]!.result?.http01?.mode).toBe('webroot');
+      expect(jobs[1]!.result?.http01?.files.map((f) => f.split('/').pop()).sort()).toEqual([...fetched].sort());
+      const challengeDir = join(webroot(), '.well-known', 'acme-challenge');
+      await eventually(async () => (await readdir(challengeDir)).length === 0, 20_000, 'the token files to be removed');
+      // The agent did not listen itself in webroot mode (nginx holds the port).
+      expect(agent.output()).not.toMatch(/already in use/);
+    }, 120_000);
+
+    it('a webroot outside the agent\'s allowedPaths is refused and nothing is written there', async () => {
+      const outside = await mkdtemp(join(tmpdir(), 'certflow-outside-'));
+      try {
+        const run = await renewThroughPebble('outside', { webroot: outside });
+        expect(run.state).toBe('failed');
+        expect(run.error).toMatch(/webroot .* is outside the agent's deploy\.allowedPaths/);
+        expect(await readdir(outside)).toEqual([]);
+      } finally {
+        await rm(outside, { recursive: true, force: true });
+      }
+    }, 120_000);
+  });
+});
