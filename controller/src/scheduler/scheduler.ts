@@ -87,11 +87,18 @@ export class RenewalScheduler {
 
 /** A new template version may change thresholds: recompute renewal times made with an older one. */
 async function rescheduleChangedTemplates(tx: EntityManager): Promise<number> {
-  const stale = await tx.execute<{ id: string }[]>(
-    `select m.id from managed_certificates m join templates t on t.id = m.template_id
-      where m.state = 'active' and m.current_not_after is not null
-        and (m.renewal_computed_with_version is distinct from t.current_version)
-      limit 500`);
+  // Per template, through the (template_id, renewal_computed_with_version) index: versions only grow, so
+  // "older than current, or never computed" is two index ranges, not a scan of every managed certificate.
+  const templates = await tx.execute<{ id: string; current_version: number }[]>('select id, current_version from templates');
+  const stale: { id: string }[] = [];
+  for (const t of templates) {
+    if (stale.length >= 500) break;
+    stale.push(...await tx.execute<{ id: string }[]>(
+      `select id from managed_certificates
+        where template_id = ? and (renewal_computed_with_version < ? or renewal_computed_with_version is null)
+          and state = 'active' and current_not_after is not null
+        limit ?`, [t.id, t.current_version, 500 - stale.length]));
+  }
   for (const { id } of stale) {
     const managed = await tx.findOneOrFail(ManagedCertificate, { id });
     const template = await getTemplateVersion(tx, managed.templateId);

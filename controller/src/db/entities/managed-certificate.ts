@@ -48,6 +48,8 @@ export const ManagedCertificate = defineEntity({
   }),
   indexes: [
     // The scheduler's sweep: active certificates whose window has opened, oldest first.
+    // Finding certificates whose renewal time was computed with an older template version.
+    { properties: ['templateId', 'renewalComputedWithVersion'] },
     { name: 'managed_certificates_due', expression: 'create index "managed_certificates_due" on "managed_certificates" ("renew_after") where "state" = \'active\'' },
   ],
   uniques: [

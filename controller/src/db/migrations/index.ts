@@ -13,6 +13,7 @@ import { Migration20261128190600_agent_job_runs } from './Migration2026112819060
 import { Migration20261128190700_acme_orders } from './Migration20261128190700_acme_orders.js';
 import { Migration20261128190700_fleet_notices } from './Migration20261128190700_fleet_notices.js';
 import { Migration20261128190800_agent_groups } from './Migration20261128190800_agent_groups.js';
+import { Migration20261128190900_managed_template_version_index } from './Migration20261128190900_managed_template_version_index.js';
 import { Migration20261128191000_http01_jobs } from './Migration20261128191000_http01_jobs.js';
 
 export const migrationsList: MigrationObject[] = [
@@ -29,5 +30,6 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261128190700_acme_orders', class: Migration20261128190700_acme_orders },
   { name: 'Migration20261128190700_fleet_notices', class: Migration20261128190700_fleet_notices },
   { name: 'Migration20261128190800_agent_groups', class: Migration20261128190800_agent_groups },
+  { name: 'Migration20261128190900_managed_template_version_index', class: Migration20261128190900_managed_template_version_index },
   { name: 'Migration20261128191000_http01_jobs', class: Migration20261128191000_http01_jobs },
 ];
