@@ -33,7 +33,7 @@ export async function relaunch(previous: ControllerProcess, env: Record<string, 
 }
 
 /** Waits until the controller killed itself at `failpoint`; fails if it exited any other way. */
-export async function waitForFailpoint(controller: ControllerProcess, failpoint: string, timeoutMs = 45_000): Promise<void> {
+export async function waitForFailpoint(controller: ControllerProcess, failpoint: string, timeoutMs = 60_000): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), timeoutMs); });
   const outcome = await Promise.race([controller.exited, timedOut]);
