@@ -7,9 +7,10 @@
 // finalize and download) and then stops at an approval gate before deploy, so deploy/validate/notify of the
 // first certificates do not compete with the issuance of the last ones: the figure is issuance alone.
 //
-// The challenge: http-01 answered by the agent is not in the workflow yet (when it lands, switch the CA's
-// challenge to it); until then dns-01 through the exec-hook DNS provider, a shell script that sets the TXT
-// record on pebble-challtestsrv with curl (what an operator's hook against their DNS API does).
+// The challenge (--challenge): http-01 answered by the agent (an Http01Challenge job: the agent serves the
+// tokens on Pebble's httpPort, which its acme.http01.ports allows; one port, so one agent), or dns-01
+// through the exec-hook DNS provider, a shell script that sets the TXT record on pebble-challtestsrv with
+// curl (what an operator's hook against their DNS API does).
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -28,6 +29,7 @@ export interface CertflowOptions {
   dir: string;
   names: string[];
   agents: number;
+  challenge: 'http-01' | 'dns-01';
   /** The CA's maxConcurrentOrders. */
   maxOrders: number;
   /** CERTFLOW_WORKFLOW_CONCURRENCY. */
@@ -46,6 +48,8 @@ export interface CertflowMeasured extends Measured {
   recordedByPebble: number;
   challenge: string;
   settings: string;
+  /** Per stage up to issue: when the first started and the last finished (seconds after due), median elapsed and active ms. */
+  stages: { stage: string; firstStart: number; lastFinish: number; medianElapsedMs: number; medianActiveMs: number }[];
 }
 
 const HOOK = `#!/bin/sh
@@ -87,7 +91,10 @@ export async function benchCertflow(options: CertflowOptions): Promise<CertflowM
     for (let a = 0; a < options.agents; a++) {
       agents.push(await startAgent({
         controller: controller.grpcAddress, enrollment: await createEnrollmentToken(controller), scanPaths: [dir],
-        extraConfig: { discovery: { endpoints: { enabled: false }, configs: { enabled: false }, watch: false }, deploy: { allowedPaths: [dir] } },
+        extraConfig: {
+          discovery: { endpoints: { enabled: false }, configs: { enabled: false }, watch: false }, deploy: { allowedPaths: [dir] },
+          ...(options.challenge === 'http-01' ? { acme: { http01: { ports: [pebble.httpChallengePort] } } } : {}),
+        },
       }));
     }
     const agentIds = await eventually(async () => {
@@ -102,7 +109,9 @@ export async function benchCertflow(options: CertflowOptions): Promise<CertflowM
         name: 'pebble', kind: 'acme',
         config: {
           directoryUrl: pebble.directoryUrl, trustPem: pebble.tlsTrustPem, maxConcurrentOrders: options.maxOrders,
-          challenge: { type: 'dns-01', provider: { kind: 'exec', command: ['/bin/sh', hook, pebble.challtestsrvUrl] } },
+          challenge: options.challenge === 'http-01'
+            ? { type: 'http-01', port: pebble.httpChallengePort, bindAddress: '127.0.0.1' }
+            : { type: 'dns-01', provider: { kind: 'exec', command: ['/bin/sh', hook, pebble.challtestsrvUrl] } },
         },
         policy: { allowedDomains: ['bench.test'], maxValidityDays: 90, keyTypes: ['ecdsa-p256'] },
       }),
@@ -144,6 +153,12 @@ export async function benchCertflow(options: CertflowOptions): Promise<CertflowM
       select min(started_at) as first_start, max(finished_at) as last_finish, count(*) as issued,
              percentile_cont(0.5) within group (order by extract(epoch from (finished_at - started_at)) * 1000) as median_ms
       from workflow_stages where stage = 'issue' and state = 'succeeded'`);
+    const { rows: stageRows } = await sql.query<{ stage: string; first_start: Date; last_finish: Date; elapsed_ms: number; active_ms: number }>(`
+      select stage, min(started_at) as first_start, max(finished_at) as last_finish,
+             percentile_cont(0.5) within group (order by extract(epoch from (finished_at - started_at)) * 1000) as elapsed_ms,
+             percentile_cont(0.5) within group (order by active_ms) as active_ms
+      from workflow_stages where stage in ('discover', 'trigger', 'select-ca', 'approve-issue', 'issue') and state in ('succeeded', 'skipped')
+      group by stage order by min(started_at)`);
     const { rows: failures } = await sql.query<{ error: string | null }>(`select error from workflow_runs where state in ('failed', 'cancelled') limit 1`);
     const { rows: [recorded] } = await sql.query<{ n: string }>(`
       select count(*) as n from issued_certificates i join certificate_authorities c on c.id = i.ca_id
@@ -158,8 +173,14 @@ export async function benchCertflow(options: CertflowOptions): Promise<CertflowM
       allStartedSeconds,
       medianIssueStageMs: Number(window!.median_ms ?? NaN),
       recordedByPebble: Number(recorded!.n),
-      challenge: 'dns-01 through the exec hook (sh + curl to pebble-challtestsrv); http-01 by the agent is not in the workflow yet',
+      challenge: options.challenge === 'http-01'
+        ? `http-01 answered by the agent on 127.0.0.1:${pebble.httpChallengePort} (Http01Challenge jobs)`
+        : 'dns-01 through the exec hook (sh + curl to pebble-challtestsrv)',
       settings,
+      stages: stageRows.map((r) => ({
+        stage: r.stage, firstStart: (r.first_start.getTime() - dueAt) / 1000, lastFinish: (r.last_finish.getTime() - dueAt) / 1000,
+        medianElapsedMs: Number(r.elapsed_ms), medianActiveMs: Number(r.active_ms),
+      })),
     };
   } catch (err) {
     if (controller) console.log(controller.output().split('\n').filter((l) => /"level":(40|50)/.test(l)).slice(-10).join('\n'));

@@ -12,6 +12,9 @@
 //
 //   npm run bench -- issuance [--n 200] [--tool-n 20] [--concurrencies 1,4,16,32] [--agents 1]
 //                             [--workflow-concurrency N] [--max-orders N] [--env NAME=VALUE ...] [--skip-tools]
+//                             [--challenge http-01|dns-01]
+// certflow answers http-01 through its agent by default (one agent: Pebble validates on one port);
+// --challenge dns-01 uses the exec-hook DNS provider instead (and --agents then applies).
 // --max-orders (the CA's maxConcurrentOrders) defaults to the floor's best concurrency, and
 // --workflow-concurrency to twice that (stage handlers waiting on the CA hold a slot each).
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -28,6 +31,7 @@ const { values: args } = parseArgs({
     'tool-n': { type: 'string', default: '20' },
     concurrencies: { type: 'string', default: '1,4,16,32' },
     agents: { type: 'string', default: '1' },
+    challenge: { type: 'string', default: 'http-01' },
     'workflow-concurrency': { type: 'string' },
     'max-orders': { type: 'string' },
     env: { type: 'string', multiple: true, default: [] },
@@ -38,6 +42,8 @@ const { values: args } = parseArgs({
 const N = Number(args.n);
 const TOOL_N = Number(args['tool-n']);
 const CONCURRENCIES = args.concurrencies.split(',').map(Number);
+if (args.challenge !== 'http-01' && args.challenge !== 'dns-01') throw new Error('--challenge is http-01 or dns-01');
+const CHALLENGE = args.challenge;
 
 const rate = (m: Measured) => `${perSecond(m).toFixed(2)} certificates/s`;
 const line = (label: string, m: Measured, extra = '') =>
@@ -92,7 +98,7 @@ try {
   const workflowConcurrency = Number(args['workflow-concurrency'] ?? Math.max(16, 2 * maxOrders));
   console.log(`\ncertflow, ${N} managed certificates due at once, key and CSR made by a real agent, whole issue stage:`);
   const certflow = await benchCertflow({
-    pebble, dir, names: names('certflow', N), agents: Number(args.agents), maxOrders, workflowConcurrency,
+    pebble, dir, names: names('certflow', N), agents: CHALLENGE === 'http-01' ? 1 : Number(args.agents), challenge: CHALLENGE, maxOrders, workflowConcurrency,
     env: Object.fromEntries(args.env.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)])),
     timeoutMs: Number(args.timeout) * 1000,
   });
@@ -102,6 +108,11 @@ try {
   console.log(`  all runs started ${certflow.allStartedSeconds?.toFixed(1) ?? '(never)'} s after due; issue stages from the first start to the last finish: `
     + `${certflow.issueWindowSeconds.toFixed(1)} s (${(certflow.issued / certflow.issueWindowSeconds).toFixed(2)} certificates/s); median issue stage ${Math.round(certflow.medianIssueStageMs)} ms`);
   console.log(`  certificates recorded as signed by Pebble: ${certflow.recordedByPebble}/${N}`);
+  // Where the time goes: each stage's span after due, and the median time its handler calls took.
+  console.log('  stage            first start  last finish (s after due)  median handler time');
+  for (const s of certflow.stages) {
+    console.log(`  ${s.stage.padEnd(16)} ${s.firstStart.toFixed(1).padStart(11)}  ${s.lastFinish.toFixed(1).padStart(11)}  ${`${Math.round(s.medianActiveMs)} ms`.padStart(34)}`);
+  }
   if (certflow.failed || certflow.recordedByPebble !== N) failed = true;
 
   // The issue's targets.
