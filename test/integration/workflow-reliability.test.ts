@@ -87,6 +87,24 @@ describe('two controller replicas on one database and one NATS prefix', () => {
 
     expect((await apiJson<{ ok: boolean }>(replicas[1]!, '/api/v1/audit/verify')).ok).toBe(true);
   }, 150_000);
+
+  it('a third replica killed in the middle of a stage: the other two finish its work, each run once', async () => {
+    // Armed in the middle of every stage, the newcomer dies in the first stage attempt it works; its
+    // transaction is lost and its unacknowledged message comes back to a survivor after the ack wait.
+    const everyStage = ['discover', 'trigger', 'select-ca', 'approve-issue', 'issue', 'approve-deploy', 'deploy', 'validate', 'notify'];
+    const doomed = await startController({
+      databaseUrl: db.url, natsPrefix: prefix, masterKeyFile: replicas[0]!.masterKeyFile,
+      env: { ...RELIABILITY_ENV, CERTFLOW_FAILPOINTS: everyStage.map((s) => `${s}:after-handler`).join(',') },
+    });
+    const agentId = await onlineAgentId(replicas[0]!);
+    const ids = await declareMany(replicas[0]!, agentId, dir, Array.from({ length: 6 }, (_, i) => `survivor${i}`));
+    await doomed.exited;
+    expect(doomed.child.signalCode).toBe('SIGKILL');
+    expect(doomed.output()).toMatch(/certflow failpoint \S+:after-handler: SIGKILL/);
+    await waitForRunsToEnd(db.url, ids, 90_000);
+    expect(await exactlyOnceProblems(db.url, ids, succeededAll(ids))).toEqual([]);
+    expect(overlappingSpans([...replicas, doomed].flatMap((r) => stageAttemptSpans(r.output())))).toEqual([]);
+  }, 120_000);
 });
 
 describe('the scheduler with two replicas sweeping at the same moment', () => {
