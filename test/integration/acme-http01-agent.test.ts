@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { createTestDatabase } from '../support/postgres.js';
 import { deleteStreamsWithPrefix, testNatsUrl, uniquePrefix } from '../support/nats.js';
-import { createEnrollmentToken, eventually, startAgent, startController, type AgentProcess, type ControllerProcess } from '../support/processes.js';
+import { createEnrollmentToken, eventually, runTsx, startAgent, startController, type AgentProcess, type ControllerProcess } from '../support/processes.js';
 import { startPebble, type RunningPebble } from '../support/pebble.js';
 import { closedPort } from '../support/free-port.js';
 import { startDaemon, stopDaemons, type Daemon } from '../support/real-servers.js';
@@ -67,8 +67,8 @@ afterAll(async () => {
 
 const fileTarget = (name: string) => ({ agentId, kind: 'file', options: { certificatePath: join(dir, `${name}.pem`), chainPath: join(dir, `${name}.chain.pem`), keyPath: join(dir, `${name}.key`) } });
 
-async function renewThroughPebble(name: string, http01?: Record<string, unknown>): Promise<RunView> {
-  await createTemplate(controller, `via-pebble-${name}`, { ca: { policy: [{ ca: 'pebble-http' }], ...(http01 ? { http01 } : {}) } });
+async function renewThroughPebble(name: string, http01?: Record<string, unknown>, ca = 'pebble-http'): Promise<RunView> {
+  await createTemplate(controller, `via-pebble-${name}`, { ca: { policy: [{ ca }], ...(http01 ? { http01 } : {}) } });
   const managed = await apiJson<{ id: string }>(controller, '/api/v1/managed-certificates', { method: 'POST', body: JSON.stringify({
     template: `via-pebble-${name}`, dnsNames: [`${name}.${DOMAIN}`, `www.${name}.${DOMAIN}`], targets: [fileTarget(name)],
   }) }, 201);
@@ -169,6 +169,14 @@ http {
   }
 }
 `);
+      // This CA's own config names the webroot, added the way an operator would, with certflowctl.
+      const trustFile = join(dir, 'pebble-tls.pem');
+      await writeFile(trustFile, pebble.tlsTrustPem);
+      const ctl = runTsx('controller/src/cli/main.ts', ['cas', 'add-acme', 'pebble-webroot', '--directory', pebble.directoryUrl, '--trust-file', trustFile,
+        '--http-port', String(pebble.httpChallengePort), '--http-webroot', webroot(), '--allowed-domain', DOMAIN, '--max-validity-days', '3650',
+        '--key-type', 'ecdsa-p256', '--json', '--url', controller.apiUrl, '--token', controller.adminToken], {});
+      expect(await ctl.exited, ctl.output()).toBe(0);
+      expect(JSON.parse(ctl.output())).toMatchObject({ config: { challenge: { type: 'http-01', port: pebble.httpChallengePort, webroot: webroot() } } });
       nginx = await startDaemon('nginx', ['-p', join(dir, 'nginx'), '-e', join(dir, 'nginx', 'error.log'), '-c', conf, '-g', 'daemon off;'], { port: pebble.httpChallengePort, cwd: dir });
     }, 60_000);
 
@@ -177,7 +185,7 @@ http {
     });
 
     it('writes the token files under the webroot, nginx serves them to Pebble, and they are removed afterwards', async () => {
-      const run = await renewThroughPebble('blog', { webroot: webroot() });
+      const run = await renewThroughPebble('blog', undefined, 'pebble-webroot');
       expect(run.error).toBeNull();
       expect(run.state).toBe('succeeded');
       const cert = new X509Certificate(await readFile(join(dir, 'blog.pem'), 'utf8'));

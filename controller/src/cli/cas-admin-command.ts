@@ -9,7 +9,7 @@ import { apiClient, intOption, parseCommand, printJson, type CommandContext, typ
 
 const CONFIG_OPTIONS = '[--contact mailto:ADDR]... [--eab-kid KID --eab-hmac-file FILE] [--trust-file PEM]\n' +
   '           [--dns-exec CMD | --dns-rfc2136 HOST:PORT --zone ZONE --tsig-key-name NAME --tsig-secret-file FILE [--tsig-algorithm ALG] [--ttl S]\n' +
-  '            | --http-port PORT] [--propagation-delay-ms MS] [--max-concurrent-orders N] [--max-retry-after-seconds S] [--order-timeout-seconds S]\n' +
+  '            | [--http-port PORT] [--http-bind ADDR] [--http-webroot DIR]] [--propagation-delay-ms MS] [--max-concurrent-orders N] [--max-retry-after-seconds S] [--order-timeout-seconds S]\n' +
   '           [--allowed-domain D]... [--max-validity-days N] [--key-type T]...';
 
 export const CAS_ADMIN_USAGE = [
@@ -20,7 +20,7 @@ export const CAS_ADMIN_USAGE = [
 
 const CONFIG_STRINGS = [
   'directory', 'eab-kid', 'eab-hmac-file', 'trust-file', 'dns-exec', 'dns-rfc2136', 'zone', 'tsig-key-name', 'tsig-secret-file',
-  'tsig-algorithm', 'ttl', 'http-port', 'propagation-delay-ms', 'max-concurrent-orders', 'max-retry-after-seconds',
+  'tsig-algorithm', 'ttl', 'http-port', 'http-bind', 'http-webroot', 'propagation-delay-ms', 'max-concurrent-orders', 'max-retry-after-seconds',
   'order-timeout-seconds', 'max-validity-days',
 ] as const;
 const CONFIG_LISTS = ['contact', 'allowed-domain', 'key-type'] as const;
@@ -39,7 +39,9 @@ async function readSecretFile(option: string, path: string | undefined): Promise
 async function challengeFrom(parsed: ParsedCommand, usage: string): Promise<AcmeChallengeBody | undefined> {
   const s = parsed.strings;
   const propagationDelayMs = intOption(parsed, 'propagation-delay-ms');
-  const chosen = [s['dns-exec'] && '--dns-exec', s['dns-rfc2136'] && '--dns-rfc2136', s['http-port'] && '--http-port'].filter(Boolean);
+  // http-01 is answered by the target's agent: on a port (bound to an address) or under a webroot.
+  const http = s['http-port'] ?? s['http-bind'] ?? s['http-webroot'];
+  const chosen = [s['dns-exec'] && '--dns-exec', s['dns-rfc2136'] && '--dns-rfc2136', http && '--http-*'].filter(Boolean);
   if (chosen.length > 1) throw new UsageError(`${chosen.join(' and ')} are different challenges: give one`, usage);
   if (s['dns-exec'] !== undefined) {
     const command = s['dns-exec'].trim().split(/\s+/).filter(Boolean);
@@ -61,7 +63,13 @@ async function challengeFrom(parsed: ParsedCommand, usage: string): Promise<Acme
       ...(propagationDelayMs !== undefined ? { propagationDelayMs } : {}),
     };
   }
-  if (s['http-port'] !== undefined) return { type: 'http-01', port: intOption(parsed, 'http-port')! };
+  if (http !== undefined) {
+    const port = intOption(parsed, 'http-port');
+    return {
+      type: 'http-01', ...(port !== undefined ? { port } : {}),
+      ...(s['http-bind'] !== undefined ? { bindAddress: s['http-bind'] } : {}), ...(s['http-webroot'] !== undefined ? { webroot: s['http-webroot'] } : {}),
+    };
+  }
   if (propagationDelayMs !== undefined) throw new UsageError('--propagation-delay-ms goes with --dns-exec or --dns-rfc2136', usage);
   return undefined;
 }
