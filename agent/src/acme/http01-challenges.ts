@@ -161,13 +161,9 @@ export class Http01Challenges {
     if (!roots.some((root) => root === real || isInside(root, real))) {
       throw new Http01Refused(`webroot ${webroot} is outside the agent's deploy.allowedPaths`);
     }
-    const dir = join(real, '.well-known', 'acme-challenge');
-    await mkdir(dir, { recursive: true, mode: 0o755 });
-    // A symlinked .well-known could lead outside: the directory written to must itself be inside.
-    const realDir = await realpath(dir);
-    if (!roots.some((root) => isInside(root, realDir))) {
-      throw new Http01Refused(`${dir} resolves to ${realDir}, outside the agent's deploy.allowedPaths`);
-    }
+    // One level at a time, checked before going further: a symlinked .well-known leading outside is
+    // refused before anything is created there.
+    const realDir = await directoryInside(await directoryInside(real, '.well-known', roots), 'acme-challenge', roots);
     const files: string[] = [];
     for (const [token, keyAuthorization] of tokens) {
       const file = join(realDir, token);
@@ -177,6 +173,19 @@ export class Http01Challenges {
     }
     return files;
   }
+}
+
+/** PARENT/NAME, made if missing (0755: the web server reads it), as a real path that must be inside `roots`. */
+async function directoryInside(parent: string, name: string, roots: string[]): Promise<string> {
+  const dir = join(parent, name);
+  await mkdir(dir, { mode: 0o755 }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw err;
+  });
+  const real = await realpath(dir);
+  if (!roots.some((root) => isInside(root, real))) {
+    throw new Http01Refused(`${dir} resolves to ${real}, outside the agent's deploy.allowedPaths`);
+  }
+  return real;
 }
 
 function checkTokens(job: Http01ChallengeJob__Output): Map<string, string> {
