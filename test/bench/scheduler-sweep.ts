@@ -10,6 +10,9 @@ import { createLogger } from '../../controller/src/log.js';
 import { subjects } from '../../controller/src/messaging/subjects.js';
 import { RenewalScheduler } from '../../controller/src/scheduler/scheduler.js';
 import { createTemplate } from '../../controller/src/templates/template-changes.js';
+import { adoptByTemplates } from '../../controller/src/scheduler/adoption.js';
+import { watchFleet } from '../../controller/src/scheduler/fleet-watch.js';
+import type { EntityManager } from '@mikro-orm/postgresql';
 
 const ms = (value: number) => (value >= 10_000 ? `${(value / 1000).toFixed(1)} s` : `${Math.round(value)} ms`);
 
@@ -55,6 +58,20 @@ export async function benchSweep(count: number): Promise<void> {
     }
     times.sort((a, b) => a - b);
     console.log(`sweep over ${count.toLocaleString('en')} certificates, steady state (nothing due; adoption walk of 2,000 rows each): median ${ms(times[2]!)}, max ${ms(times[4]!)} over 5 sweeps`);
+    // Where a steady-state sweep spends its time.
+    const now = new Date();
+    const part = async (name: string, fn: (tx: EntityManager) => Promise<unknown>) => {
+      const t0 = performance.now();
+      await orm.em.fork().transactional(fn);
+      return `${name} ${ms(performance.now() - t0)}`;
+    };
+    console.log(`  of which: ${[
+      await part('adoption walk', (tx) => adoptByTemplates(tx, now)),
+      await part('due query', (tx) => tx.execute(`select m.id from managed_certificates m where m.state = 'active' and m.renew_after <= ? and (m.backoff_until is null or m.backoff_until <= ?)
+        and not exists (select 1 from workflow_runs r where r.managed_certificate_id = m.id and r.state not in ('succeeded', 'failed', 'rejected', 'cancelled', 'rolled-back'))
+        order by m.renew_after limit 50`, [now, now])),
+      await part('fleet events', (tx) => watchFleet(tx, subjects('benchsweep'), { offlineAfterMs: 90_000, expiryThresholdsDays: [30, 7, 1] }, now)),
+    ].join(', ')}`);
   } finally {
     await orm.close();
     await db.drop();

@@ -24,13 +24,15 @@ export async function adoptByTemplates(tx: EntityManager, now: Date): Promise<nu
   const signature = rules.map((r) => `${r.templateId}@${r.version}`).join(',');
   const [stored] = await tx.execute<{ value: Cursor }[]>('select value from scheduler_state where key = ?', [CURSOR_KEY]);
   const cursor: Cursor = stored?.value.rules === signature ? stored.value : { firstSeenAt: '1970-01-01T00:00:00.000Z', id: '00000000-0000-0000-0000-000000000000', rules: signature };
+  // Looking up the agents of every certificate costs most of the walk: only when a rule needs them.
+  const byAgents = rules.some((r) => r.match.labels || r.match.hostGroups);
   const rows = await tx.execute<{ id: string; fingerprint_sha256: string; subject: string; issuer: string; sans: string[]; not_before: string | Date; not_after: string | Date; is_ca: boolean; first_seen_at: string | Date;
     agent_labels: Record<string, string>[] | null; host_groups: string[] | null }[]>(
     `select c.id, c.fingerprint_sha256, c.subject, c.issuer, c.sans, c.not_before, c.not_after, c.is_ca, c.first_seen_at,
-            (select jsonb_agg(distinct a.labels) from certificate_locations l join agents a on a.id = l.agent_id
-              where l.certificate_id = c.id and l.removed_at is null) as agent_labels,
-            (select jsonb_agg(distinct g) from certificate_locations l join agents a on a.id = l.agent_id, jsonb_array_elements_text(a.host_groups) g
-              where l.certificate_id = c.id and l.removed_at is null) as host_groups
+            ${byAgents ? `(select jsonb_agg(distinct a.labels) from certificate_locations l join agents a on a.id = l.agent_id
+              where l.certificate_id = c.id and l.removed_at is null)` : 'null'} as agent_labels,
+            ${byAgents ? `(select jsonb_agg(distinct g) from certificate_locations l join agents a on a.id = l.agent_id, jsonb_array_elements_text(a.host_groups) g
+              where l.certificate_id = c.id and l.removed_at is null)` : 'null'} as host_groups
        from certificates c
       where (c.first_seen_at, c.id) > (?::timestamptz, ?::uuid) and not c.is_ca
       order by c.first_seen_at, c.id limit ?`,
