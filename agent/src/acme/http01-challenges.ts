@@ -9,7 +9,7 @@
 // Everything stops by itself after a bounded time, so a controller that never says "stop" leaves nothing
 // behind for long.
 import { createServer, type Server } from 'node:http';
-import { mkdir, realpath, unlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, realpath, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { AgentConfig } from '../config.js';
@@ -168,7 +168,9 @@ export class Http01Challenges {
     for (const [token, keyAuthorization] of tokens) {
       const file = join(realDir, token);
       // Readable by the web server; the key authorization is public (the CA fetches it over plain HTTP).
+      // chmod too: the agent's unit runs with UMask=0077, which the mode given to writeFile cannot undo.
       await writeFile(file, keyAuthorization, { mode: 0o644 });
+      await chmod(file, 0o644);
       files.push(file);
     }
     return files;
@@ -178,13 +180,16 @@ export class Http01Challenges {
 /** PARENT/NAME, made if missing (0755: the web server reads it), as a real path that must be inside `roots`. */
 async function directoryInside(parent: string, name: string, roots: string[]): Promise<string> {
   const dir = join(parent, name);
-  await mkdir(dir, { mode: 0o755 }).catch((err: NodeJS.ErrnoException) => {
+  const made = await mkdir(dir, { mode: 0o755 }).then(() => true, (err: NodeJS.ErrnoException) => {
     if (err.code !== 'EEXIST') throw err;
+    return false;
   });
   const real = await realpath(dir);
   if (!roots.some((root) => isInside(root, real))) {
     throw new Http01Refused(`${dir} resolves to ${real}, outside the agent's deploy.allowedPaths`);
   }
+  // Only a directory made here (under the unit's UMask=0077) is opened up; an operator's own stays as it is.
+  if (made) await chmod(real, 0o755);
   return real;
 }
 
