@@ -8,6 +8,7 @@ import { loadIssuer } from '../issuers/issuer-registry.js';
 import type { Logger } from '../log.js';
 import type { Subjects } from '../messaging/subjects.js';
 import { RenewalScheduler } from '../scheduler/scheduler.js';
+import { AriPoller } from '../scheduler/ari-poller.js';
 import { OutboxRelay } from './outbox-relay.js';
 import { WorkflowRunner } from './runner.js';
 import type { StageDeps } from './stage-handler.js';
@@ -44,13 +45,16 @@ export async function startWorkflowEngine(orm: MikroORM, nc: NatsConnection, con
     intervalMs: config.schedulerIntervalSeconds * 1000, maxStartsPerSweep: config.maxStartsPerSweep,
     fleet: { offlineAfterMs: config.checkInIntervalSeconds * config.offlineAfterIntervals * 1000, expiryThresholdsDays: config.expiryNoticeDays },
   });
+  const ariPoller = new AriPoller(orm, deps.log, { intervalMs: Math.max(1000, config.schedulerIntervalSeconds * 1000), loadIssuer: deps.loadIssuer });
   relay.start();
   await runner.start();
   watchdog.start();
   scheduler.start();
+  ariPoller.start();
   return {
     scheduler,
     async stop() {
+      await ariPoller.stop();
       await scheduler.stop();
       await watchdog.stop();
       await runner.stop();

@@ -40,6 +40,11 @@ export const ManagedCertificate = defineEntity({
     renewalComputedWithVersion: p.integer().nullable(),
     ariWindowStart: p.datetime().nullable(),
     ariWindowEnd: p.datetime().nullable(),
+    /** The CA that issued the current certificate (when certflow issued it) and the certificate (public): for ARI. */
+    currentCa: p.string().nullable(),
+    currentCertificatePem: p.text().nullable(),
+    /** When to ask the CA for its renewal window again (its Retry-After); null: the CA offers none. */
+    ariNextCheckAt: p.datetime().nullable(),
     consecutiveFailures: p.integer(),
     backoffUntil: p.datetime().nullable(),
     lastRunId: p.uuid().nullable(),
@@ -50,6 +55,7 @@ export const ManagedCertificate = defineEntity({
     // The scheduler's sweep: active certificates whose window has opened, oldest first.
     // Finding certificates whose renewal time was computed with an older template version.
     { properties: ['templateId', 'renewalComputedWithVersion'] },
+    { name: 'managed_certificates_ari_due', expression: 'create index "managed_certificates_ari_due" on "managed_certificates" ("ari_next_check_at") where "ari_next_check_at" is not null' },
     { name: 'managed_certificates_due', expression: 'create index "managed_certificates_due" on "managed_certificates" ("renew_after") where "state" = \'active\'' },
   ],
   uniques: [

@@ -15,6 +15,7 @@ import { Migration20261128190700_fleet_notices } from './Migration20261128190700
 import { Migration20261128190800_agent_groups } from './Migration20261128190800_agent_groups.js';
 import { Migration20261128190900_managed_template_version_index } from './Migration20261128190900_managed_template_version_index.js';
 import { Migration20261128191000_http01_jobs } from './Migration20261128191000_http01_jobs.js';
+import { Migration20261128191100_managed_ari } from './Migration20261128191100_managed_ari.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261128155228_initial', class: Migration20261128155228_initial },
@@ -32,4 +33,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261128190800_agent_groups', class: Migration20261128190800_agent_groups },
   { name: 'Migration20261128190900_managed_template_version_index', class: Migration20261128190900_managed_template_version_index },
   { name: 'Migration20261128191000_http01_jobs', class: Migration20261128191000_http01_jobs },
+  { name: 'Migration20261128191100_managed_ari', class: Migration20261128191100_managed_ari },
 ];

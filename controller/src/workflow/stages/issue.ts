@@ -74,6 +74,8 @@ export const issue: StageHandler = async (ctx) => {
     const req: IssueRequest = {
       csrPem: csr.csrPem, dnsNames: managed.dnsNames, ipAddresses: managed.ipAddresses,
       validityDays: template.ca.validityDays, idempotencyKey: `${run.id}:${ref.agentId}`,
+      // A renewal from the same CA names the certificate it replaces (ARI `replaces`: no rate-limit cost).
+      ...(managed.currentCa === ca && managed.currentCertificatePem ? { replacesCertificatePem: managed.currentCertificatePem } : {}),
     };
     let cert: IssuedCertificate;
     try {

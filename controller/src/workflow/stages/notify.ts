@@ -17,6 +17,10 @@ export const notify: StageHandler = async (ctx) => {
   managed.currentNotAfter = notAfter;
   managed.ariWindowStart = null;
   managed.ariWindowEnd = null;
+  managed.currentCa = first.ca;
+  managed.currentCertificatePem = first.certificatePem;
+  // The ARI poller asks the CA for this certificate's renewal window (CAs without ARI: it clears this).
+  managed.ariNextCheckAt = now;
   managed.renewAfter = computeRenewAfter({ notBefore, notAfter, renewal: template.renewal, random: Math.random });
   managed.renewalComputedWithVersion = run.templateVersion;
   managed.updatedAt = now;
