@@ -107,6 +107,15 @@ const agentConfigSchema = z.strictObject({
       maxServeSeconds: z.number().int().min(10).max(86_400).default(900),
     }).prefault({}),
   }).prefault({}),
+  /** The key store (stateDir/keys). */
+  keys: z.strictObject({
+    /**
+     * Let keys made here leave the host, encrypted to other agents' identity keys, when a template shares
+     * one key across several hosts (key.multiHost "shared"). Off by default: a private key leaving the host
+     * is a decision of the host's owner too, not of the controller alone.
+     */
+    allowExport: z.boolean().default(false),
+  }).prefault({}),
   /** How often to check in; the controller's Welcome may set it instead. */
   checkInIntervalSeconds: z.number().int().min(1).max(3600).default(30),
   /** Renew the agent's own certificate when less than this fraction of its lifetime is left. */

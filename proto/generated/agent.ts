@@ -11,10 +11,13 @@ import type { CsrOutput as _certflow_agent_v1_CsrOutput, CsrOutput__Output as _c
 import type { DeployJob as _certflow_agent_v1_DeployJob, DeployJob__Output as _certflow_agent_v1_DeployJob__Output } from './certflow/agent/v1/DeployJob.js';
 import type { DeployOutput as _certflow_agent_v1_DeployOutput, DeployOutput__Output as _certflow_agent_v1_DeployOutput__Output } from './certflow/agent/v1/DeployOutput.js';
 import type { DeployTargetSpec as _certflow_agent_v1_DeployTargetSpec, DeployTargetSpec__Output as _certflow_agent_v1_DeployTargetSpec__Output } from './certflow/agent/v1/DeployTargetSpec.js';
+import type { EncryptedKey as _certflow_agent_v1_EncryptedKey, EncryptedKey__Output as _certflow_agent_v1_EncryptedKey__Output } from './certflow/agent/v1/EncryptedKey.js';
 import type { EndpointCheck as _certflow_agent_v1_EndpointCheck, EndpointCheck__Output as _certflow_agent_v1_EndpointCheck__Output } from './certflow/agent/v1/EndpointCheck.js';
 import type { EndpointObservation as _certflow_agent_v1_EndpointObservation, EndpointObservation__Output as _certflow_agent_v1_EndpointObservation__Output } from './certflow/agent/v1/EndpointObservation.js';
 import type { EnrollRequest as _certflow_agent_v1_EnrollRequest, EnrollRequest__Output as _certflow_agent_v1_EnrollRequest__Output } from './certflow/agent/v1/EnrollRequest.js';
 import type { EnrollResponse as _certflow_agent_v1_EnrollResponse, EnrollResponse__Output as _certflow_agent_v1_EnrollResponse__Output } from './certflow/agent/v1/EnrollResponse.js';
+import type { ExportKeyJob as _certflow_agent_v1_ExportKeyJob, ExportKeyJob__Output as _certflow_agent_v1_ExportKeyJob__Output } from './certflow/agent/v1/ExportKeyJob.js';
+import type { ExportKeyOutput as _certflow_agent_v1_ExportKeyOutput, ExportKeyOutput__Output as _certflow_agent_v1_ExportKeyOutput__Output } from './certflow/agent/v1/ExportKeyOutput.js';
 import type { FileProblem as _certflow_agent_v1_FileProblem, FileProblem__Output as _certflow_agent_v1_FileProblem__Output } from './certflow/agent/v1/FileProblem.js';
 import type { Hello as _certflow_agent_v1_Hello, Hello__Output as _certflow_agent_v1_Hello__Output } from './certflow/agent/v1/Hello.js';
 import type { HostFacts as _certflow_agent_v1_HostFacts, HostFacts__Output as _certflow_agent_v1_HostFacts__Output } from './certflow/agent/v1/HostFacts.js';
@@ -24,6 +27,7 @@ import type { Http01Token as _certflow_agent_v1_Http01Token, Http01Token__Output
 import type { InventoryReport as _certflow_agent_v1_InventoryReport, InventoryReport__Output as _certflow_agent_v1_InventoryReport__Output } from './certflow/agent/v1/InventoryReport.js';
 import type { Job as _certflow_agent_v1_Job, Job__Output as _certflow_agent_v1_Job__Output } from './certflow/agent/v1/Job.js';
 import type { JobResult as _certflow_agent_v1_JobResult, JobResult__Output as _certflow_agent_v1_JobResult__Output } from './certflow/agent/v1/JobResult.js';
+import type { KeyRecipient as _certflow_agent_v1_KeyRecipient, KeyRecipient__Output as _certflow_agent_v1_KeyRecipient__Output } from './certflow/agent/v1/KeyRecipient.js';
 import type { Keystore as _certflow_agent_v1_Keystore, Keystore__Output as _certflow_agent_v1_Keystore__Output } from './certflow/agent/v1/Keystore.js';
 import type { ListenAddress as _certflow_agent_v1_ListenAddress, ListenAddress__Output as _certflow_agent_v1_ListenAddress__Output } from './certflow/agent/v1/ListenAddress.js';
 import type { LocationRef as _certflow_agent_v1_LocationRef, LocationRef__Output as _certflow_agent_v1_LocationRef__Output } from './certflow/agent/v1/LocationRef.js';
@@ -63,10 +67,13 @@ export interface ProtoGrpcType {
         DeployJob: MessageTypeDefinition<_certflow_agent_v1_DeployJob, _certflow_agent_v1_DeployJob__Output>
         DeployOutput: MessageTypeDefinition<_certflow_agent_v1_DeployOutput, _certflow_agent_v1_DeployOutput__Output>
         DeployTargetSpec: MessageTypeDefinition<_certflow_agent_v1_DeployTargetSpec, _certflow_agent_v1_DeployTargetSpec__Output>
+        EncryptedKey: MessageTypeDefinition<_certflow_agent_v1_EncryptedKey, _certflow_agent_v1_EncryptedKey__Output>
         EndpointCheck: MessageTypeDefinition<_certflow_agent_v1_EndpointCheck, _certflow_agent_v1_EndpointCheck__Output>
         EndpointObservation: MessageTypeDefinition<_certflow_agent_v1_EndpointObservation, _certflow_agent_v1_EndpointObservation__Output>
         EnrollRequest: MessageTypeDefinition<_certflow_agent_v1_EnrollRequest, _certflow_agent_v1_EnrollRequest__Output>
         EnrollResponse: MessageTypeDefinition<_certflow_agent_v1_EnrollResponse, _certflow_agent_v1_EnrollResponse__Output>
+        ExportKeyJob: MessageTypeDefinition<_certflow_agent_v1_ExportKeyJob, _certflow_agent_v1_ExportKeyJob__Output>
+        ExportKeyOutput: MessageTypeDefinition<_certflow_agent_v1_ExportKeyOutput, _certflow_agent_v1_ExportKeyOutput__Output>
         FileProblem: MessageTypeDefinition<_certflow_agent_v1_FileProblem, _certflow_agent_v1_FileProblem__Output>
         Hello: MessageTypeDefinition<_certflow_agent_v1_Hello, _certflow_agent_v1_Hello__Output>
         HostFacts: MessageTypeDefinition<_certflow_agent_v1_HostFacts, _certflow_agent_v1_HostFacts__Output>
@@ -76,6 +83,7 @@ export interface ProtoGrpcType {
         InventoryReport: MessageTypeDefinition<_certflow_agent_v1_InventoryReport, _certflow_agent_v1_InventoryReport__Output>
         Job: MessageTypeDefinition<_certflow_agent_v1_Job, _certflow_agent_v1_Job__Output>
         JobResult: MessageTypeDefinition<_certflow_agent_v1_JobResult, _certflow_agent_v1_JobResult__Output>
+        KeyRecipient: MessageTypeDefinition<_certflow_agent_v1_KeyRecipient, _certflow_agent_v1_KeyRecipient__Output>
         Keystore: MessageTypeDefinition<_certflow_agent_v1_Keystore, _certflow_agent_v1_Keystore__Output>
         ListenAddress: MessageTypeDefinition<_certflow_agent_v1_ListenAddress, _certflow_agent_v1_ListenAddress__Output>
         LocationRef: MessageTypeDefinition<_certflow_agent_v1_LocationRef, _certflow_agent_v1_LocationRef__Output>

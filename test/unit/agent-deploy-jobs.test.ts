@@ -26,7 +26,7 @@ async function agentConfig(deploy: Record<string, unknown>): Promise<AgentConfig
 const job = (extra: Partial<DeployJob__Output> = {}): DeployJob__Output => ({
   deployId: 'job-1', keyId: 'web', certificatePem: leaf.certificatePem, chainPem: leaf.chainPem,
   targets: [{ kind: 'file', optionsJson: JSON.stringify({ fullChainPath: join(out, 'full.pem'), keyPath: join(out, 'key.pem') }) }],
-  endpoints: [], trustedRootsPem: '', rollbackOnFailure: true, pkcs12Password: '', ...extra,
+  endpoints: [], trustedRootsPem: '', rollbackOnFailure: true, pkcs12Password: '', encryptedKey: null, ...extra,
 });
 
 beforeAll(async () => {

@@ -12,6 +12,7 @@ import type { JobResult } from '../../../proto/generated/certflow/agent/v1/JobRe
 import { Http01Challenges } from '../acme/http01-challenges.js';
 import { gatherHostFacts } from '../host-facts.js';
 import { HostMonitor } from '../monitor/host-monitor.js';
+import { exportKey } from '../keys/export-key.js';
 import { makeCsr } from '../keys/make-csr.js';
 import { DeployJobs, type JobAnswer } from './deploy-jobs.js';
 import { describeGrpcError } from './gateway-client.js';
@@ -66,7 +67,7 @@ export async function runSession(
   const runJobOnce = async (job: Job__Output) => {
     const jobLog = log.child({ jobId: job.jobId, kind: job.kind });
     try {
-      let answer: JobAnswer & Pick<JobResult, 'http01'> = { ok: true, error: '' };
+      let answer: JobAnswer & Pick<JobResult, 'http01' | 'exportKey'> = { ok: true, error: '' };
       switch (job.kind) {
         case 'rescan':
           await monitor.rescan(sessionEnd.signal);
@@ -95,6 +96,9 @@ export async function runSession(
           break;
         case 'http01Challenge':
           answer = { ok: true, error: '', http01: await http01.run(job.http01Challenge!) };
+          break;
+        case 'exportKey':
+          answer = { ok: true, error: '', exportKey: await exportKey(config, job.exportKey!) };
           break;
         default:
           throw new Error(`this agent does not know jobs of kind "${job.kind}"`);

@@ -23,6 +23,7 @@ import { loadDeployRecord, saveDeployRecord } from '../deploy/deploy-records.js'
 import type { DeployEnvironment, DeployTarget } from '../deploy/deploy-target.js';
 import { rollbackDeploy } from '../deploy/rollback-deploy.js';
 import { DEFAULT_VALIDATION_SETTINGS, validateEndpoints } from '../deploy/validate.js';
+import { importSharedKey } from '../keys/import-key.js';
 import { loadKey } from '../keys/key-store.js';
 import {
   colonFingerprint, deployOutput, endpointCheck, judgeDeploy, refusedOutput, rollbackOutput, toEndpoint,
@@ -111,6 +112,12 @@ export class DeployJobs {
     let keyPem: string;
     try {
       targets = await this.buildTargets(job, env);
+      // A key shared from another host arrives sealed to this agent; it goes to the key store first.
+      if (job.encryptedKey) {
+        await importSharedKey(this.config.stateDir, job.encryptedKey, job.keyId, job.certificatePem).catch((err: Error) => {
+          throw new Refused('key', err.message);
+        });
+      }
       keyPem = await loadKey(this.config.stateDir, job.keyId).catch((err: NodeJS.ErrnoException) => {
         throw new Refused('key', err.code === 'ENOENT' ? `the agent's key store has no key "${job.keyId}"` : err.message);
       });

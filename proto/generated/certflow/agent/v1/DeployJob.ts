@@ -2,6 +2,7 @@
 
 import type { DeployTargetSpec as _certflow_agent_v1_DeployTargetSpec, DeployTargetSpec__Output as _certflow_agent_v1_DeployTargetSpec__Output } from '../../../certflow/agent/v1/DeployTargetSpec.js';
 import type { TlsEndpoint as _certflow_agent_v1_TlsEndpoint, TlsEndpoint__Output as _certflow_agent_v1_TlsEndpoint__Output } from '../../../certflow/agent/v1/TlsEndpoint.js';
+import type { EncryptedKey as _certflow_agent_v1_EncryptedKey, EncryptedKey__Output as _certflow_agent_v1_EncryptedKey__Output } from '../../../certflow/agent/v1/EncryptedKey.js';
 
 /**
  * Put a certificate in place: check it against its key and names, write the targets' files atomically
@@ -36,6 +37,11 @@ export interface DeployJob {
    * The agent uses it for this deploy only and never stores or reports it.
    */
   'pkcs12Password'?: (string);
+  /**
+   * A key shared by several hosts, made on another host and encrypted to this agent's identity key: the
+   * agent decrypts it, checks it belongs to certificate_pem, and stores it under key_id (0600) first.
+   */
+  'encryptedKey'?: (_certflow_agent_v1_EncryptedKey | null);
 }
 
 /**
@@ -71,4 +77,9 @@ export interface DeployJob__Output {
    * The agent uses it for this deploy only and never stores or reports it.
    */
   'pkcs12Password': (string);
+  /**
+   * A key shared by several hosts, made on another host and encrypted to this agent's identity key: the
+   * agent decrypts it, checks it belongs to certificate_pem, and stores it under key_id (0600) first.
+   */
+  'encryptedKey': (_certflow_agent_v1_EncryptedKey__Output | null);
 }

@@ -7,6 +7,7 @@ import type { DeployJob as _certflow_agent_v1_DeployJob, DeployJob__Output as _c
 import type { ValidateJob as _certflow_agent_v1_ValidateJob, ValidateJob__Output as _certflow_agent_v1_ValidateJob__Output } from '../../../certflow/agent/v1/ValidateJob.js';
 import type { RollbackJob as _certflow_agent_v1_RollbackJob, RollbackJob__Output as _certflow_agent_v1_RollbackJob__Output } from '../../../certflow/agent/v1/RollbackJob.js';
 import type { Http01ChallengeJob as _certflow_agent_v1_Http01ChallengeJob, Http01ChallengeJob__Output as _certflow_agent_v1_Http01ChallengeJob__Output } from '../../../certflow/agent/v1/Http01ChallengeJob.js';
+import type { ExportKeyJob as _certflow_agent_v1_ExportKeyJob, ExportKeyJob__Output as _certflow_agent_v1_ExportKeyJob__Output } from '../../../certflow/agent/v1/ExportKeyJob.js';
 
 export interface Job {
   'jobId'?: (string);
@@ -17,7 +18,8 @@ export interface Job {
   'validate'?: (_certflow_agent_v1_ValidateJob | null);
   'rollback'?: (_certflow_agent_v1_RollbackJob | null);
   'http01Challenge'?: (_certflow_agent_v1_Http01ChallengeJob | null);
-  'kind'?: "rescan"|"configureNetworkScan"|"makeCsr"|"deploy"|"validate"|"rollback"|"http01Challenge";
+  'exportKey'?: (_certflow_agent_v1_ExportKeyJob | null);
+  'kind'?: "rescan"|"configureNetworkScan"|"makeCsr"|"deploy"|"validate"|"rollback"|"http01Challenge"|"exportKey";
 }
 
 export interface Job__Output {
@@ -29,5 +31,6 @@ export interface Job__Output {
   'validate'?: (_certflow_agent_v1_ValidateJob__Output | null);
   'rollback'?: (_certflow_agent_v1_RollbackJob__Output | null);
   'http01Challenge'?: (_certflow_agent_v1_Http01ChallengeJob__Output | null);
-  'kind'?: "rescan"|"configureNetworkScan"|"makeCsr"|"deploy"|"validate"|"rollback"|"http01Challenge";
+  'exportKey'?: (_certflow_agent_v1_ExportKeyJob__Output | null);
+  'kind'?: "rescan"|"configureNetworkScan"|"makeCsr"|"deploy"|"validate"|"rollback"|"http01Challenge"|"exportKey";
 }
