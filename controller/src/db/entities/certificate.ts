@@ -29,6 +29,8 @@ export const Certificate = defineEntity({
     lastSeenAt: p.datetime(),
   }),
   indexes: [
+    // Auto-adoption walks the inventory in first-seen order from a cursor.
+    { properties: ['firstSeenAt', 'id'] },
     // Substring search over subject and SANs (the `q` filter) stays fast at a million certificates.
     { name: 'certificates_search_text_trgm', expression: 'create index "certificates_search_text_trgm" on "certificates" using gin ("search_text" gin_trgm_ops)' },
   ],

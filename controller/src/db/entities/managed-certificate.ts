@@ -54,7 +54,7 @@ export const ManagedCertificate = defineEntity({
   indexes: [
     // The scheduler's sweep: active certificates whose window has opened, oldest first.
     // Finding certificates whose renewal time was computed with an older template version.
-    { properties: ['templateId', 'renewalComputedWithVersion'] },
+    { name: 'managed_certificates_template_version', properties: ['templateId', 'renewalComputedWithVersion'] },
     { name: 'managed_certificates_ari_due', expression: 'create index "managed_certificates_ari_due" on "managed_certificates" ("ari_next_check_at") where "ari_next_check_at" is not null' },
     { name: 'managed_certificates_due', expression: 'create index "managed_certificates_due" on "managed_certificates" ("renew_after") where "state" = \'active\'' },
   ],
