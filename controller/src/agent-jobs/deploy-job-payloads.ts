@@ -37,6 +37,22 @@ export interface DeployJobPayload {
   rollbackOnFailure: boolean;
   /** PKCS#12 targets: the name of the controller secret holding the keystore password (opened only when the job is sent). */
   pkcs12PasswordSecret?: string;
+  /** A key shared from another host, sealed to this agent's identity key (the contract's EncryptedKey). */
+  encryptedKey?: EncryptedKeyPayload;
+}
+
+/** The contract's EncryptedKey: ciphertext only the recipient agent opens; binary fields base64. */
+export interface EncryptedKeyPayload {
+  algorithm: string;
+  keyId: string;
+  runId: string;
+  senderAgentId: string;
+  recipientAgentId: string;
+  publicKeySha256: string;
+  encapsulatedKey: string;
+  iv: string;
+  ciphertext: string;
+  tag: string;
 }
 
 export interface ValidateJobPayload {
@@ -89,6 +105,8 @@ export const deployTargetSchema = z.strictObject({
   options: z.record(z.string(), z.unknown()).meta({ description: 'The agent\'s own options for this kind (configFile, certificatePath, keyPath, ...)' }),
 });
 
+const base64 = (max: number) => z.string().max(max).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'expected base64');
+
 export const deployJobPayloadSchema = z.strictObject({
   deployId: deployIdSchema,
   keyId: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'expected [a-z0-9-], at most 64 characters'),
@@ -100,6 +118,11 @@ export const deployJobPayloadSchema = z.strictObject({
   rollbackOnFailure: z.boolean(),
   pkcs12PasswordSecret: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'expected the name of a secret (PUT /api/v1/secrets/NAME)').optional()
     .meta({ description: 'PKCS#12 targets: the controller secret holding the keystore password; the job never stores the password' }),
+  encryptedKey: z.strictObject({
+    algorithm: z.string().max(64), keyId: z.string().max(64), runId: z.string().max(64), senderAgentId: z.string().max(64),
+    recipientAgentId: z.string().max(64), publicKeySha256: z.string().max(64),
+    encapsulatedKey: base64(2048), iv: base64(64), ciphertext: base64(8192), tag: base64(64),
+  }).optional().meta({ description: 'A key shared from another host, sealed to this agent\'s identity key (the controller cannot open it)' }),
 });
 
 export const validateJobPayloadSchema = z.strictObject({
@@ -153,6 +176,7 @@ export function jobMessage(job: { id: string; kind: string; payload: Record<stri
         targets: p.targets.map((t) => ({ kind: t.kind, optionsJson: JSON.stringify({ ...t.options, kind: t.kind }) })),
         endpoints: p.endpoints.map(endpointMessage), trustedRootsPem: p.trustedRootsPem ?? '', rollbackOnFailure: p.rollbackOnFailure,
         pkcs12Password: opened.pkcs12Password ?? '',
+        ...(p.encryptedKey ? { encryptedKey: p.encryptedKey } : {}),
       };
       return { jobId: job.id, deploy };
     }

@@ -32,6 +32,9 @@ export function jobOutputRecord(result: JobResult__Output): Record<string, unkno
       return { rollback: bounded(result.rollback) };
     case 'http01':
       return { http01: bounded(result.http01) };
+    case 'exportKey':
+      // Sealed keys only: each opens with one recipient agent's identity key, never with the controller's.
+      return { exportKey: bounded(result.exportKey) };
     default:
       return null;
   }

@@ -16,7 +16,7 @@ import { jobMessage } from '../agent-jobs/deploy-job-payloads.js';
 import type { SecretBox } from '../crypto/master-key.js';
 import { openUserSecret } from '../secrets/user-secrets.js';
 import { jobOutputRecord } from '../agent-jobs/job-outputs.js';
-import { authenticateAgent, GatewayError } from './peer-identity.js';
+import { authenticateAgent, GatewayError, peerCertificatePem } from './peer-identity.js';
 import { toHostFactsRecord } from './host-facts.js';
 import type { SessionRegistry } from './session-registry.js';
 
@@ -111,7 +111,10 @@ export async function handleAgentStream(deps: SessionDeps, call: AgentStream): P
     switch (message.body) {
       case 'hello': {
         const host = toHostFactsRecord(message.hello?.host);
-        await em.nativeUpdate(Agent, { id: agentId }, { hostFacts: host, name: host.hostname || agent.name, lastSeenAt: now });
+        // The identity certificate it connected with (verified above): shared keys are sealed to its key.
+        await em.nativeUpdate(Agent, { id: agentId }, {
+          hostFacts: host, name: host.hostname || agent.name, lastSeenAt: now, identityCertificatePem: peerCertificatePem(call),
+        });
         const current = await em.findOne(Agent, { id: agentId }, { fields: ['networkScan'], disableIdentityMap: true });
         send({ welcome: {
           agentId, checkInIntervalSeconds: deps.checkInIntervalSeconds, serverTimeUnixMs: String(now.getTime()),

@@ -3,6 +3,7 @@
 // works). Nothing in a message body can change the answer.
 import * as grpc from '@grpc/grpc-js';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { X509Certificate } from 'node:crypto';
 import { Agent } from '../db/entities/agent.js';
 import type { AgentCa } from '../crypto/agent-ca.js';
 
@@ -37,4 +38,11 @@ export async function authenticateAgent(call: CallWithAuth, em: EntityManager, c
     throw new GatewayError(grpc.status.UNAUTHENTICATED, 'client certificate refused: it has been superseded');
   }
   return agent;
+}
+
+/** The client certificate of the call as PEM (public); null without one. */
+export function peerCertificatePem(call: CallWithAuth): string | null {
+  const der = call.getAuthContext()?.sslPeerCertificate?.raw;
+  if (!der || der.length === 0) return null;
+  return new X509Certificate(der).toString();
 }

@@ -71,6 +71,11 @@ const keySchema = z.strictObject({
   type: z.enum(KEY_TYPES).default('ecdsa-p256'),
   /** A certificate on several hosts: one key per host (one certificate each), or one key shared by all. */
   multiHost: z.enum(['per-host', 'shared']).default('per-host'),
+  /**
+   * "shared" only: the agent that makes the key (and must allow exporting it, keys.allowExport) when it is
+   * one of the targets' agents; otherwise the first target's agent.
+   */
+  sharedKeyAgent: z.uuid().optional(),
 });
 
 const caPolicyEntry = z.strictObject({

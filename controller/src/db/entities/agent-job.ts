@@ -1,7 +1,7 @@
 import { defineEntity, type InferEntity } from '@mikro-orm/postgresql';
 import { Agent } from './agent.js';
 
-export const AGENT_JOB_KINDS = ['rescan', 'configureNetworkScan', 'makeCsr', 'deploy', 'validate', 'rollback', 'http01Challenge'] as const;
+export const AGENT_JOB_KINDS = ['rescan', 'configureNetworkScan', 'makeCsr', 'deploy', 'validate', 'rollback', 'http01Challenge', 'exportKey'] as const;
 export type AgentJobKind = (typeof AGENT_JOB_KINDS)[number];
 export const AGENT_JOB_STATES = ['pending', 'sent', 'succeeded', 'failed'] as const;
 export type AgentJobState = (typeof AGENT_JOB_STATES)[number];

@@ -37,6 +37,8 @@ export const Agent = defineEntity({
     certificateSerial: p.string(),
     previousCertificateSerial: p.string().nullable(),
     certificateNotAfter: p.datetime(),
+    /** The identity certificate the agent last connected with (public): shared keys are sealed to its key. */
+    identityCertificatePem: p.text().nullable(),
     enrolledAt: p.datetime(),
     enrolledWithTokenId: p.string(),
     lastSeenAt: p.datetime().nullable(),

@@ -17,6 +17,7 @@ import { Migration20261128190900_managed_template_version_index } from './Migrat
 import { Migration20261128191000_http01_jobs } from './Migration20261128191000_http01_jobs.js';
 import { Migration20261128191100_managed_ari } from './Migration20261128191100_managed_ari.js';
 import { Migration20261128191200_certificates_first_seen_index } from './Migration20261128191200_certificates_first_seen_index.js';
+import { Migration20261128191330_shared_keys } from './Migration20261128191330_shared_keys.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261128155228_initial', class: Migration20261128155228_initial },
@@ -36,4 +37,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261128191000_http01_jobs', class: Migration20261128191000_http01_jobs },
   { name: 'Migration20261128191100_managed_ari', class: Migration20261128191100_managed_ari },
   { name: 'Migration20261128191200_certificates_first_seen_index', class: Migration20261128191200_certificates_first_seen_index },
+  { name: 'Migration20261128191330_shared_keys', class: Migration20261128191330_shared_keys },
 ];

@@ -86,6 +86,8 @@ export const deploy: StageHandler = async (ctx) => {
     const payload = deployJobPayload({
       deployId, keyId: cert.keyId, certificatePem: cert.certificatePem, chainPem: cert.chainPem,
       ...(passwordSecret ? { pkcs12PasswordSecret: passwordSecret } : {}),
+      // A shared key made on another host travels sealed to this agent (the controller cannot open it).
+      ...(cert.encryptedKey ? { encryptedKey: cert.encryptedKey } : {}),
       targets: targetIndexes.map((i) => ({ kind: targets[i]!.kind, options: withExpectedNames(withoutPasswordSecret(targets[i]!.options), managed.dnsNames) })),
       endpoints: targetIndexes.flatMap((i) => targets[i]!.endpoints ?? []),
       ...(await trustedRoots(ctx, cert.ca)),

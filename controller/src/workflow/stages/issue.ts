@@ -4,6 +4,9 @@
 // The CA call carries an idempotency key (run + host), so a retry after a crash gets the same
 // certificate back instead of a second one. A CA whose http-01 challenges the host's agent answers is
 // driven in steps (issue-http01.ts): the stage waits while the agent serves the tokens.
+// With key.multiHost "shared" only one host makes the key and gets a certificate; that host's agent then
+// seals the key to each other host's agent (issue-shared-key.ts), and the controller only carries the
+// sealed copies.
 import { createHash, X509Certificate } from 'node:crypto';
 import type { IssuedCertificate, IssueRequest } from '../../issuers/issuer.js';
 import { IssuerPolicyError, isStaged } from '../../issuers/issuer.js';
@@ -12,6 +15,8 @@ import { PermanentStageError } from '../stage-handler.js';
 import type { RunTarget } from './discover.js';
 import { jobTimedOut, readJobs, startAgentJob, type JobRef } from './agent-job-wait.js';
 import { issueThroughAgentHttp01, type Http01Progress } from './issue-http01.js';
+import { shareIssuedKey, sharedKeyHost, type SharedKeyProgress } from './issue-shared-key.js';
+import type { EncryptedKeyPayload } from '../../agent-jobs/deploy-job-payloads.js';
 
 export interface IssuedForHost {
   agentId: string;
@@ -23,6 +28,8 @@ export interface IssuedForHost {
   notBefore: string;
   notAfter: string;
   ca: string;
+  /** Shared keys: the host's copy of the key, sealed to its agent by the key's host. */
+  encryptedKey?: EncryptedKeyPayload;
 }
 
 interface IssueProgress {
@@ -30,6 +37,8 @@ interface IssueProgress {
   issued: IssuedForHost[];
   /** Hosts whose CA's http-01 challenges they answer (absent in runs from before). */
   http01?: Http01Progress[];
+  /** key.multiHost "shared": the export of the key from its host to the others. */
+  sharedKey?: SharedKeyProgress;
 }
 
 export const issue: StageHandler = async (ctx) => {
@@ -37,15 +46,15 @@ export const issue: StageHandler = async (ctx) => {
   const targets = (context.discover as { targets: RunTarget[] }).targets;
   const ca = (context['select-ca'] as { ca: string }).ca;
   const hosts = [...new Set(targets.map((t) => t.agentId))];
-  if (template.key.multiHost === 'shared' && hosts.length > 1) {
-    throw new PermanentStageError('key.multiHost "shared" (one key shipped to several hosts) is not available yet; use "per-host"');
-  }
+  // Hosts that make a key: every host, or with a shared key only the key's host.
+  const shared = template.key.multiHost === 'shared' && hosts.length > 1;
+  const keyHosts = shared ? [sharedKeyHost(hosts, template.key.sharedKeyAgent)] : hosts;
   const progress: IssueProgress = (context.issueProgress as IssueProgress | undefined) ?? { csrJobs: [], issued: [] };
   context.issueProgress = progress;
   const now = deps.now();
 
   // 1. A CSR job per host, once.
-  for (const [i, agentId] of hosts.entries()) {
+  for (const [i, agentId] of keyHosts.entries()) {
     if (progress.csrJobs.some((j) => j.agentId === agentId)) continue;
     const keyId = `r-${run.id.slice(0, 8)}-${createHash('sha256').update(`${run.id}:${agentId}`).digest('hex').slice(0, 16)}-${i}`;
     const ipAddresses = managed.ipAddresses;
@@ -108,7 +117,11 @@ export const issue: StageHandler = async (ctx) => {
     const what = progress.http01?.length ? 'CSR or http-01 answer' : 'CSR';
     return { type: 'wait', reason: `${what} from ${waitingFor.length} agent(s)`, output: { issued: progress.issued.length, of: hosts.length } };
   }
-  return { type: 'done', output: { ca, certificates: progress.issued.map(({ certificatePem: _c, chainPem: _ch, ...rest }) => rest) } };
+  if (shared) {
+    const step = await shareIssuedKey(ctx, hosts, progress.issued, progress);
+    if (step) return { ...step, output: { issued: 1, sharedWith: hosts.length - 1 } } as typeof step;
+  }
+  return { type: 'done', output: { ca, certificates: progress.issued.map(({ certificatePem: _c, chainPem: _ch, encryptedKey: _k, ...rest }) => rest) } };
 };
 
 /** The CA must have certified the host's key and exactly the names asked for. */
