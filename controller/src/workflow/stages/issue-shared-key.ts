@@ -6,7 +6,7 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import type { EncryptedKeyPayload } from '../../agent-jobs/deploy-job-payloads.js';
 import { Agent } from '../../db/entities/agent.js';
-import type { StageContext, StageOutcome } from '../stage-handler.js';
+import type { StageContext } from '../stage-handler.js';
 import { PermanentStageError } from '../stage-handler.js';
 import { jobTimedOut, readJobs, startAgentJob, type JobRef } from './agent-job-wait.js';
 import type { IssuedForHost } from './issue.js';
@@ -24,11 +24,12 @@ export function sharedKeyHost(hosts: string[], named: string | undefined): strin
 
 /**
  * Once the key's host has its certificate: ask it once for the sealed copies, then wait for them. Done
- * when every other host has its entry in `issued` (the same certificate, its own sealed key).
+ * (null) when every other host has its entry in `issued` (the same certificate, its own sealed key);
+ * otherwise what the stage waits for.
  */
 export async function shareIssuedKey(
   ctx: StageContext, hosts: string[], issued: IssuedForHost[], state: { sharedKey?: SharedKeyProgress },
-): Promise<StageOutcome | null> {
+): Promise<string | null> {
   const source = issued[0]!;
   const others = hosts.filter((h) => h !== source.agentId);
   if (others.every((h) => issued.some((c) => c.agentId === h))) return null;
@@ -43,7 +44,7 @@ export async function shareIssuedKey(
     });
     const exportJob = await startAgentJob(ctx, source.agentId, 'exportKey', { keyId: source.keyId, publicKeySha256, runId: ctx.run.id, recipients });
     state.sharedKey = { fromAgentId: source.agentId, keyId: source.keyId, exportJob };
-    return { type: 'wait', reason: `agent ${source.agentId} seals the shared key for ${others.length} other host(s)` };
+    return `agent ${source.agentId} to seal the shared key for ${others.length} other host(s)`;
   }
 
   const job = (await readJobs(ctx.tx, [state.sharedKey.exportJob])).get(state.sharedKey.exportJob.jobId);
@@ -51,7 +52,7 @@ export async function shareIssuedKey(
   if (job.state === 'failed') throw new PermanentStageError(`agent ${source.agentId} did not share the key: ${job.error ?? 'no reason given'}`);
   if (job.state !== 'succeeded') {
     if (jobTimedOut(job, ctx.deps.settings.agentJobTimeoutMs, ctx.deps.now())) throw new PermanentStageError(`agent ${source.agentId} did not answer the export job in time`);
-    return { type: 'wait', reason: `agent ${source.agentId} seals the shared key` };
+    return `agent ${source.agentId} to seal the shared key`;
   }
   const blobs = ((job.result as { exportKey?: { blobs?: EncryptedKeyPayload[] } } | null)?.exportKey?.blobs) ?? [];
   for (const agentId of others) {

@@ -118,8 +118,8 @@ export const issue: StageHandler = async (ctx) => {
     return { type: 'wait', reason: `${what} from ${waitingFor.length} agent(s)`, output: { issued: progress.issued.length, of: hosts.length } };
   }
   if (shared) {
-    const step = await shareIssuedKey(ctx, hosts, progress.issued, progress);
-    if (step) return { ...step, output: { issued: 1, sharedWith: hosts.length - 1 } } as typeof step;
+    const waitingForExport = await shareIssuedKey(ctx, hosts, progress.issued, progress);
+    if (waitingForExport) return { type: 'wait', reason: waitingForExport, output: { issued: 1, sharedWith: hosts.length - 1 } };
   }
   return { type: 'done', output: { ca, certificates: progress.issued.map(({ certificatePem: _c, chainPem: _ch, encryptedKey: _k, ...rest }) => rest) } };
 };
