@@ -12,11 +12,12 @@
 //
 //   npm run bench -- issuance [--n 200] [--tool-n 20] [--concurrencies 1,4,16,32] [--agents 1]
 //                             [--workflow-concurrency N] [--max-orders N] [--env NAME=VALUE ...] [--skip-tools]
-//                             [--challenge http-01|dns-01]
+//                             [--challenge http-01|dns-01] [--skip-floor]
+// --skip-floor measures the floor at the last of --concurrencies only (to try certflow settings quickly).
 // certflow answers http-01 through its agent by default (one agent: Pebble validates on one port);
 // --challenge dns-01 uses the exec-hook DNS provider instead (and --agents then applies).
 // --max-orders (the CA's maxConcurrentOrders) defaults to the floor's best concurrency, and
-// --workflow-concurrency to twice that (stage handlers waiting on the CA hold a slot each).
+// --workflow-concurrency to twice that (stage handlers waiting on the CA hold a slot each), at most 40.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,6 +37,7 @@ const { values: args } = parseArgs({
     'max-orders': { type: 'string' },
     env: { type: 'string', multiple: true, default: [] },
     'skip-tools': { type: 'boolean', default: false },
+    'skip-floor': { type: 'boolean', default: false },
     timeout: { type: 'string', default: '900' },
   },
 });
@@ -63,7 +65,7 @@ try {
   const floorClient = await startFloorClient(pebble);
   const floors: { concurrency: number; m: Measured }[] = [];
   try {
-    for (const concurrency of CONCURRENCIES) {
+    for (const concurrency of args['skip-floor'] ? CONCURRENCIES.slice(-1) : CONCURRENCIES) {
       const m = await floorClient.issueAll(names(`floor-c${concurrency}`, N), concurrency);
       floors.push({ concurrency, m });
       line(`  concurrency ${concurrency}`, m);
@@ -95,7 +97,9 @@ try {
 
   // 3. certflow.
   const maxOrders = Number(args['max-orders'] ?? floor.concurrency);
-  const workflowConcurrency = Number(args['workflow-concurrency'] ?? Math.max(16, 2 * maxOrders));
+  // The controller's pool is 2 connections a stage handler + 8: past ~45 handlers a default Postgres
+  // (max_connections 100) refuses connections and runs fail with "too many clients".
+  const workflowConcurrency = Number(args['workflow-concurrency'] ?? Math.min(40, Math.max(16, 2 * maxOrders)));
   console.log(`\ncertflow, ${N} managed certificates due at once, key and CSR made by a real agent, whole issue stage:`);
   const certflow = await benchCertflow({
     pebble, dir, names: names('certflow', N), agents: CHALLENGE === 'http-01' ? 1 : Number(args.agents), challenge: CHALLENGE, maxOrders, workflowConcurrency,
