@@ -32,6 +32,9 @@ export interface RunnerOptions {
 
 type Processed = 'handled' | 'busy';
 
+/** Stages one worker may run back to back for one run before it lets the queue decide again. */
+const MAX_CHAINED_STAGES = 12;
+
 class StageAttemptFailed extends Error {
   constructor(override readonly cause: unknown, readonly attempt: number, readonly elapsedMs: number, readonly startedAt: Date) {
     super(cause instanceof Error ? cause.message : String(cause));
@@ -127,16 +130,30 @@ export class WorkflowRunner {
     }
   }
 
+  /** Template versions never change once written: one read per version and process. */
+  private readonly templates = new Map<string, Promise<Awaited<ReturnType<typeof getTemplateVersion>>>>();
+  private templateVersion(tx: EntityManager, templateId: string, version: number): ReturnType<typeof getTemplateVersion> {
+    const key = `${templateId}@${version}`;
+    let cached = this.templates.get(key);
+    if (!cached) {
+      cached = getTemplateVersion(tx, templateId, version);
+      this.templates.set(key, cached);
+      cached.catch(() => this.templates.delete(key));
+    }
+    return cached;
+  }
+
   /** Works one stage of one run. Exported behaviour for tests: call it directly without NATS. */
-  async process(runId: string, stageName: StageName): Promise<Processed> {
+  async process(runId: string, stageName: StageName, depth = 0): Promise<Processed> {
     const em = this.orm.em.fork();
     const afterCommit: (() => void | Promise<void>)[] = [];
     const lock = { at: 0 };
+    const chain: { next?: StageName } = {};
     let result: Processed;
     try {
       result = await em.transactional(async (tx) => {
         try {
-          return await this.attempt(tx, runId, stageName, afterCommit, lock);
+          return await this.attempt(tx, runId, stageName, afterCommit, lock, chain);
         } finally {
           // While the row was locked (commit follows): two of these lines for one run never overlap in time.
           if (lock.at) this.deps.log.debug({ runId, stage: stageName, replica: process.pid, lockedAt: lock.at, releasedAt: Date.now() }, 'stage attempt');
@@ -151,10 +168,16 @@ export class WorkflowRunner {
     for (const fn of afterCommit) {
       try { await fn(); } catch (err) { this.deps.log.warn({ err: (err as Error).message }, 'workflow runner: after-commit action failed'); }
     }
+    // The run moved on to a stage this replica can work right away: work it now instead of waiting for
+    // its message to travel through the outbox, the relay and JetStream (that message still goes out,
+    // and finds the stage done). Bounded, so one run cannot hold a worker slot for ever.
+    if (chain.next && depth < MAX_CHAINED_STAGES) await this.process(runId, chain.next, depth + 1);
     return result;
   }
 
-  private async attempt(tx: EntityManager, runId: string, stageName: StageName, afterCommit: (() => void | Promise<void>)[], lock: { at: number }): Promise<Processed> {
+  private async attempt(
+    tx: EntityManager, runId: string, stageName: StageName, afterCommit: (() => void | Promise<void>)[], lock: { at: number }, chain: { next?: StageName },
+  ): Promise<Processed> {
     const locked = await tx.execute<{ id: string }[]>('select id from workflow_runs where id = ? for update skip locked', [runId]);
     if (locked.length === 0) {
       const [exists] = await tx.execute<{ id: string }[]>('select id from workflow_runs where id = ?', [runId]);
@@ -169,7 +192,7 @@ export class WorkflowRunner {
     if (!stage || stage.state === 'succeeded' || stage.state === 'skipped' || stage.state === 'failed') return 'handled';
 
     const managed = await loadManaged(tx, run.managedCertificateId);
-    const template = await getTemplateVersion(tx, run.templateId, run.templateVersion);
+    const template = await this.templateVersion(tx, run.templateId, run.templateVersion);
     const now = this.deps.now();
     const attempt = stage.attempts + 1;
     const startedAt = now;
@@ -204,6 +227,7 @@ export class WorkflowRunner {
     failpoint(`${stageName}:after-handler`, `${stageName}:after-handler:${outcome.type}`);
     // First after commit: before the relay publishes the next stage and before the message is acked.
     afterCommit.unshift(() => failpoint(`${stageName}:after-commit`, `${stageName}:after-commit:${outcome.type}`));
+    if (run.state === 'running' && run.currentStage !== stageName) chain.next = run.currentStage as StageName;
     return 'handled';
   }
 
@@ -287,7 +311,7 @@ export class WorkflowRunner {
     stage.recheckAt = null;
     await appendAudit(tx, { actor: 'workflow', action: 'stage.failed', targetType: 'workflow_run', targetId: runId, after: { stage: stageName, error: message, attempts: failure.attempt } });
     const managed = await loadManaged(tx, run.managedCertificateId);
-    const template = await getTemplateVersion(tx, run.templateId, run.templateVersion);
+    const template = await this.templateVersion(tx, run.templateId, run.templateVersion);
     await afterStageFailure(tx, this.deps.subjects, run, managed, stageName, `${stageName}: ${message}`, template.document.rollback.policy, undefined, now);
   }
 }
