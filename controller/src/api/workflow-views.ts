@@ -2,6 +2,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { ApprovalDecision, ApprovalRequest } from '../db/entities/approval.js';
 import type { ManagedCertificate } from '../db/entities/managed-certificate.js';
+import { FINISHED_RUN_STATES, type RunState } from '../db/entities/workflow-run.js';
 import { WorkflowStage } from '../db/entities/workflow-stage.js';
 import type { ApprovalView, ManagedSummary, RunDetail, RunSummary, StageView } from './workflow-schemas.js';
 import { pgArray } from '../db/pg-array.js';
@@ -73,7 +74,6 @@ export async function managedSummaries(em: EntityManager, rows: ManagedCertifica
   const runs = await em.execute<{ managed_certificate_id: string; id: string; state: string; created_at: string | Date }[]>(
     `select distinct on (managed_certificate_id) managed_certificate_id, id, state, created_at from workflow_runs
       where managed_certificate_id = any(?::uuid[]) order by managed_certificate_id, created_at desc`, [pgArray(rows.map((r) => r.id))]);
-  const finished = ['succeeded', 'failed', 'rejected', 'cancelled', 'rolled-back'];
   return rows.map((m) => {
     const last = runs.find((r) => r.managed_certificate_id === m.id);
     return {
@@ -81,7 +81,7 @@ export async function managedSummaries(em: EntityManager, rows: ManagedCertifica
       labels: m.labels, targets: m.targets as ManagedSummary['targets'], state: m.state, adoptedBy: m.adoptedBy, currentFingerprintSha256: m.currentFingerprintSha256 ?? null,
       currentNotAfter: iso(m.currentNotAfter), renewAfter: iso(m.renewAfter), consecutiveFailures: m.consecutiveFailures, backoffUntil: iso(m.backoffUntil),
       lastRun: last ? { id: last.id, state: last.state, createdAt: new Date(last.created_at).toISOString() } : null,
-      activeRunId: last && !finished.includes(last.state) ? last.id : null,
+      activeRunId: last && !FINISHED_RUN_STATES.includes(last.state as RunState) ? last.id : null,
     };
   });
 }

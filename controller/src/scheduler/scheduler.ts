@@ -15,6 +15,7 @@ import { adoptByTemplates } from './adoption.js';
 import { computeRenewAfter } from './renewal-window.js';
 import { getTemplateVersion } from '../templates/template-store.js';
 import { watchFleet, type FleetWatchOptions } from './fleet-watch.js';
+import { FINISHED_RUN_STATES_SQL } from '../db/entities/workflow-run.js';
 
 const SCHEDULER_LOCK_KEY = 0x63667363; // "cfsc"
 
@@ -73,7 +74,7 @@ export class RenewalScheduler {
       `select m.id from managed_certificates m
         where m.state = 'active' and m.renew_after <= ? and (m.backoff_until is null or m.backoff_until <= ?)
           and not exists (select 1 from workflow_runs r where r.managed_certificate_id = m.id
-                            and r.state not in ('succeeded', 'failed', 'rejected', 'cancelled', 'rolled-back'))
+                            and r.state not in ${FINISHED_RUN_STATES_SQL})
         order by m.renew_after limit ?`,
       [now, now, this.options.maxStartsPerSweep]);
     let started = 0;

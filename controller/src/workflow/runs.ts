@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { appendAudit } from '../audit/audit-trail.js';
 import { ManagedCertificate } from '../db/entities/managed-certificate.js';
-import { FINISHED_RUN_STATES, WorkflowRun } from '../db/entities/workflow-run.js';
+import { FINISHED_RUN_STATES, WorkflowRun, FINISHED_RUN_STATES_SQL } from '../db/entities/workflow-run.js';
 import { WorkflowStage } from '../db/entities/workflow-stage.js';
 import type { Subjects } from '../messaging/subjects.js';
 import { enqueueEvent } from './outbox.js';
@@ -31,7 +31,7 @@ export async function startRun(
   const inserted = await tx.execute<{ id: string }[]>(
     `insert into workflow_runs (id, managed_certificate_id, template_id, template_version, state, current_stage, reason, requested_by, context, created_at, updated_at)
      values (?, ?, ?, ?, 'running', 'discover', ?, ?, '{}'::jsonb, ?, ?)
-     on conflict (managed_certificate_id) where state not in ('succeeded', 'failed', 'rejected', 'cancelled', 'rolled-back') do nothing
+     on conflict (managed_certificate_id) where state not in ${FINISHED_RUN_STATES_SQL} do nothing
      returning id`,
     [id, managed.id, managed.templateId, template.current_version, reason, requestedBy, now, now]);
   if (inserted.length === 0) return null;
@@ -89,7 +89,7 @@ export async function retryRun(tx: EntityManager, s: Subjects, runId: string, ac
   } else if (run.state === 'failed') {
     // A failed run is finished; retrying its stage reopens it (only if nothing else runs for the certificate).
     const [active] = await tx.execute<{ id: string }[]>(
-      `select id from workflow_runs where managed_certificate_id = ? and id <> ? and state not in ('succeeded', 'failed', 'rejected', 'cancelled', 'rolled-back')`,
+      `select id from workflow_runs where managed_certificate_id = ? and id <> ? and state not in ${FINISHED_RUN_STATES_SQL}`,
       [run.managedCertificateId, run.id]);
     if (active) throw new RunActionError(`another run (${active.id}) is active for this certificate`, 409);
     run.state = 'running';

@@ -8,7 +8,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '../log.js';
 import type { Subjects } from '../messaging/subjects.js';
 import { ManagedCertificate } from '../db/entities/managed-certificate.js';
-import { WorkflowRun } from '../db/entities/workflow-run.js';
+import { WorkflowRun, FINISHED_RUN_STATES_SQL } from '../db/entities/workflow-run.js';
 import { enqueueEvent, enqueueStage, kickOutbox } from './outbox.js';
 import { runEvent } from './run-transitions.js';
 import { PeriodicTask } from './periodic-task.js';
@@ -52,7 +52,7 @@ export class WorkflowWatchdog {
       const stuck = await tx.execute<{ run_id: string; stage: string }[]>(
         `select s.run_id, s.stage from workflow_stages s join workflow_runs r on r.id = s.run_id
           where s.state in ('pending', 'running', 'waiting') and s.stuck_reported_at is null and s.stage not like 'approve-%'
-            and r.state not in ('succeeded', 'failed', 'rejected', 'cancelled', 'rolled-back')
+            and r.state not in ${FINISHED_RUN_STATES_SQL}
             and coalesce(s.deadline_at, coalesce(s.started_at, r.updated_at) + (? * interval '1 millisecond')) < ?
           limit 100 for update of s skip locked`, [this.options.stuckAfterMs, now]);
       for (const row of stuck) {

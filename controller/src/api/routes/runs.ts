@@ -10,8 +10,8 @@ import { idParams } from '../schemas.js';
 import { listRunsQuery, runDetail, runPage } from '../workflow-schemas.js';
 import { RUN_SELECT, runDetailOf, runSummaryOf, type RunRow } from '../workflow-views.js';
 import type { ZodTypeProvider } from '../zod-compiler.js';
+import { FINISHED_RUN_STATES_SQL } from '../../db/entities/workflow-run.js';
 
-const FINISHED = "('succeeded', 'failed', 'rejected', 'cancelled', 'rolled-back')";
 
 export function runRoutes(deps: { subjects: Subjects }) {
   return async (instance: FastifyInstance): Promise<void> => {
@@ -25,8 +25,8 @@ export function runRoutes(deps: { subjects: Subjects }) {
       const where: string[] = [];
       const params: unknown[] = [];
       if (state) { where.push('r.state = ?'); params.push(state); }
-      if (active === 'true') where.push(`r.state not in ${FINISHED}`);
-      if (active === 'false') where.push(`r.state in ${FINISHED}`);
+      if (active === 'true') where.push(`r.state not in ${FINISHED_RUN_STATES_SQL}`);
+      if (active === 'false') where.push(`r.state in ${FINISHED_RUN_STATES_SQL}`);
       if (managedCertificate) { where.push('r.managed_certificate_id = ?'); params.push(managedCertificate); }
       const clause = where.length ? ` where ${where.join(' and ')}` : '';
       const em = requestEm(request);

@@ -7,6 +7,8 @@ export const RUN_STATES = [
 export type RunState = (typeof RUN_STATES)[number];
 /** States a run never leaves. The other states hold the certificate: no second run can start. */
 export const FINISHED_RUN_STATES: readonly RunState[] = ['succeeded', 'failed', 'rejected', 'cancelled', 'rolled-back'];
+/** The same list as SQL, for `state in ...` / `state not in ...` (and the one-active-run index's predicate). */
+export const FINISHED_RUN_STATES_SQL = `(${FINISHED_RUN_STATES.map((s) => `'${s}'`).join(', ')})`;
 
 /** One renewal of one managed certificate, through the stages of controller/src/workflow/stages/. */
 export const WorkflowRun = defineEntity({
