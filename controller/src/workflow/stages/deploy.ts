@@ -11,6 +11,7 @@ import type { RunTarget } from './discover.js';
 import type { IssuedForHost } from './issue.js';
 import { jobTimedOut, readJobs, startAgentJob, type JobRef } from './agent-job-wait.js';
 import { inMaintenanceWindow } from '../maintenance-window.js';
+import { issuerRootPem } from './issuer-root.js';
 import { userSecretExists } from '../../secrets/user-secrets.js';
 
 export interface DeployJobRef extends JobRef {
@@ -76,6 +77,12 @@ export const deploy: StageHandler = async (ctx) => {
   // Start the next batch: one job per agent for its targets in this batch.
   const batch = progress.started;
   const indexes = progress.batches[batch]!;
+  const roots = new Map<string, string | undefined>();
+  const trustedRootsOf = async (ca: string) => {
+    if (!roots.has(ca)) roots.set(ca, await issuerRootPem(ctx, ca));
+    const pem = roots.get(ca);
+    return pem ? { trustedRootsPem: pem } : {};
+  };
   const byAgent = new Map<string, number[]>();
   for (const i of indexes) byAgent.set(targets[i]!.agentId, [...(byAgent.get(targets[i]!.agentId) ?? []), i]);
   for (const [agentId, targetIndexes] of byAgent) {
@@ -90,7 +97,7 @@ export const deploy: StageHandler = async (ctx) => {
       ...(cert.encryptedKey ? { encryptedKey: cert.encryptedKey } : {}),
       targets: targetIndexes.map((i) => ({ kind: targets[i]!.kind, options: withExpectedNames(withoutPasswordSecret(targets[i]!.options), managed.dnsNames) })),
       endpoints: targetIndexes.flatMap((i) => targets[i]!.endpoints ?? []),
-      ...(await trustedRoots(ctx, cert.ca)),
+      ...await trustedRootsOf(cert.ca),
       rollbackOnFailure: template.rollback.policy === 'automatic',
     });
     const ref = await startAgentJob(ctx, agentId, 'deploy', payload);
@@ -123,13 +130,6 @@ function withoutPasswordSecret(options: Record<string, unknown>): Record<string,
 /** The agent refuses a certificate without the names its target expects; tell it which names to expect. */
 function withExpectedNames(options: Record<string, unknown>, names: string[]): Record<string, unknown> {
   return options.expectedNames ? options : { ...options, expectedNames: names };
-}
-
-/** The CA's root, so validation checks the chain to it (private CAs are in no public trust store). */
-async function trustedRoots(ctx: Parameters<StageHandler>[0], ca: string): Promise<{ trustedRootsPem?: string }> {
-  const issuer = await ctx.deps.loadIssuer(ctx.tx, ca) as { rootPem?: () => Promise<string> | string };
-  if (typeof issuer.rootPem !== 'function') return {};
-  return { trustedRootsPem: await issuer.rootPem() };
 }
 
 export type { TemplateDocument };

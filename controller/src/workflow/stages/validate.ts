@@ -7,6 +7,7 @@ import { checkEndpoint } from '../../validation/check-endpoint.js';
 import type { StageHandler } from '../stage-handler.js';
 import type { RunTarget } from './discover.js';
 import type { IssuedForHost } from './issue.js';
+import { issuerRootPem } from './issuer-root.js';
 
 const SETTLE_ATTEMPTS = 5;
 const SETTLE_DELAY_MS = 400;
@@ -16,9 +17,11 @@ export const validate: StageHandler = async (ctx) => {
   const targets = (context.discover as { targets: RunTarget[] }).targets;
   const issued = (context.issueProgress as { issued: IssuedForHost[] }).issued;
   const results: { host: string; port: number; serverName?: string; checkedBy: 'controller' | 'agent'; servedFingerprint?: string | null; failure?: string }[] = [];
+  const rootsByCa = new Map<string, string | undefined>();
   for (const target of targets) {
     const cert = issued.find((c) => c.agentId === target.agentId)!;
-    const roots = await rootPem(ctx, cert.ca);
+    if (!rootsByCa.has(cert.ca)) rootsByCa.set(cert.ca, await issuerRootPem(ctx, cert.ca));
+    const roots = rootsByCa.get(cert.ca);
     for (const endpoint of target.endpoints ?? []) {
       let last: Awaited<ReturnType<typeof checkEndpoint>> | null = null;
       for (let attempt = 0; attempt < SETTLE_ATTEMPTS && !signal.aborted; attempt++) {
@@ -51,9 +54,4 @@ function describeFailure(failure: string | undefined): string {
     case 'validity': return 'serves a certificate outside its validity';
     default: return `failed validation (${failure ?? 'unknown'})`;
   }
-}
-
-async function rootPem(ctx: Parameters<StageHandler>[0], ca: string): Promise<string | undefined> {
-  const issuer = await ctx.deps.loadIssuer(ctx.tx, ca) as { rootPem?: () => Promise<string> | string };
-  return typeof issuer.rootPem === 'function' ? await issuer.rootPem() : undefined;
 }
