@@ -17,7 +17,7 @@ import pg from 'pg';
 import { deleteStreamsWithPrefix, testNatsUrl, uniquePrefix } from '../support/nats.js';
 import type { RunningPebble } from '../support/pebble.js';
 import { createTestDatabase } from '../support/postgres.js';
-import { createEnrollmentToken, eventually, startAgent, startController, type AgentProcess, type ControllerProcess } from '../support/processes.js';
+import { createEnrollmentToken, eventually, startAgent, startController, type AgentProcess, type ControllerProcess, deployingAgentConfig } from '../support/processes.js';
 import { apiJson, createTemplate } from '../support/workflow.js';
 import type { Measured } from './issuance-clients.js';
 
@@ -92,7 +92,7 @@ export async function benchCertflow(options: CertflowOptions): Promise<CertflowM
       agents.push(await startAgent({
         controller: controller.grpcAddress, enrollment: await createEnrollmentToken(controller), scanPaths: [dir],
         extraConfig: {
-          discovery: { endpoints: { enabled: false }, configs: { enabled: false }, watch: false }, deploy: { allowedPaths: [dir] },
+          ...deployingAgentConfig(dir),
           ...(options.challenge === 'http-01' ? { acme: { http01: { ports: [pebble.httpChallengePort] } } } : {}),
         },
       }));

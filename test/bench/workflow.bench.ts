@@ -26,7 +26,7 @@ import pg from 'pg';
 import { loadControllerConfig } from '../../controller/src/config.js';
 import { deleteStreamsWithPrefix, testNatsUrl, uniquePrefix } from '../support/nats.js';
 import { createTestDatabase } from '../support/postgres.js';
-import { createEnrollmentToken, eventually, startAgent, startController, type AgentProcess, type ControllerProcess } from '../support/processes.js';
+import { createEnrollmentToken, eventually, startAgent, startController, type AgentProcess, type ControllerProcess, deployingAgentConfig } from '../support/processes.js';
 import { apiJson } from '../support/workflow.js';
 import { benchSweep } from './scheduler-sweep.js';
 
@@ -84,7 +84,7 @@ try {
   for (let a = 0; a < AGENTS; a++) {
     agents.push(await startAgent({
       controller: controller.grpcAddress, enrollment: await createEnrollmentToken(controller), scanPaths: [dir],
-      extraConfig: { discovery: { endpoints: { enabled: false }, configs: { enabled: false }, watch: false }, deploy: { allowedPaths: [dir] } },
+      extraConfig: deployingAgentConfig(dir),
     }));
   }
   const agentIds = await eventually(async () => {

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { createTestDatabase } from '../support/postgres.js';
 import { deleteStreamsWithPrefix, testNatsUrl, uniquePrefix } from '../support/nats.js';
-import { createEnrollmentToken, eventually, runTsx, startAgent, startController, type AgentProcess, type ControllerProcess } from '../support/processes.js';
+import { createEnrollmentToken, eventually, runTsx, startAgent, startController, type AgentProcess, type ControllerProcess, onlineAgentId } from '../support/processes.js';
 import { startPebble, type RunningPebble } from '../support/pebble.js';
 import { closedPort } from '../support/free-port.js';
 import { startDaemon, stopDaemons, type Daemon } from '../support/real-servers.js';
@@ -45,7 +45,7 @@ beforeAll(async () => {
       acme: { http01: { ports: [pebble.httpChallengePort], maxServeSeconds: 120 } },
     },
   });
-  agentId = await eventually(async () => ((await (await controller.api('/api/v1/agents')).json()) as { items: { id: string; online: boolean }[] }).items.find((a) => a.online)?.id, 20_000, 'the agent');
+  agentId = await onlineAgentId(controller, 20_000);
   await apiJson(controller, '/api/v1/cas', { method: 'POST', body: JSON.stringify({
     name: 'pebble-http', kind: 'acme',
     config: {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteStreamsWithPrefix, testNatsUrl, uniquePrefix } from '../support/nats.js';
 import { createTestDatabase } from '../support/postgres.js';
-import { createEnrollmentToken, eventually, repoRoot, startAgent, startController, type AgentProcess, type ControllerProcess } from '../support/processes.js';
+import { createEnrollmentToken, eventually, repoRoot, startAgent, startController, type AgentProcess, type ControllerProcess, onlineAgentId, deployingAgentConfig } from '../support/processes.js';
 import { apiJson, createTemplate, createToken, FAST_WORKFLOW_ENV } from '../support/workflow.js';
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -55,9 +55,9 @@ beforeAll(async () => {
   controller = await startController({ databaseUrl: db.url, natsPrefix: prefix, env: FAST_WORKFLOW_ENV });
   agent = await startAgent({
     controller: controller.grpcAddress, enrollment: await createEnrollmentToken(controller), scanPaths: [dir],
-    extraConfig: { discovery: { endpoints: { enabled: false }, configs: { enabled: false }, watch: false }, deploy: { allowedPaths: [dir] } },
+    extraConfig: deployingAgentConfig(dir),
   });
-  agentId = await eventually(async () => (await apiJson<{ items: { id: string; online: boolean }[] }>(controller, '/api/v1/agents')).items.find((a) => a.online)?.id, 20_000, 'the agent');
+  agentId = await onlineAgentId(controller, 20_000);
 }, 60_000);
 
 afterAll(async () => {

@@ -14,7 +14,7 @@ import { hashes, startNginx, writeNginx } from '../support/deploy-servers.js';
 import { freePort } from '../support/free-port.js';
 import { deleteStreamsWithPrefix, testNatsUrl, uniquePrefix } from '../support/nats.js';
 import { createTestDatabase } from '../support/postgres.js';
-import { createEnrollmentToken, eventually, runTsx, startAgent, startController, type AgentProcess, type ControllerProcess } from '../support/processes.js';
+import { createEnrollmentToken, eventually, runTsx, startAgent, startController, type AgentProcess, type ControllerProcess, onlineAgentId } from '../support/processes.js';
 import { binary, stopDaemons, type Daemon } from '../support/real-servers.js';
 
 const NAMES = ['shop.example', 'www.shop.example'];
@@ -112,7 +112,7 @@ beforeAll(async () => {
     },
   };
   agent = await startAgent(agentOptions);
-  agentId = await eventually(async () => ((await (await controller.api('/api/v1/agents')).json()) as { items: { id: string; online: boolean }[] }).items.find((a) => a.online)?.id, 30_000, 'the agent');
+  agentId = await onlineAgentId(controller, 30_000);
   const csr = await runJob('csr', { dnsNames: NAMES, keyType: 'ecdsa-p256' });
   expect(csr.state).toBe('succeeded');
   ({ keyId, csrPem } = csr.result!.csr as unknown as { keyId: string; csrPem: string });

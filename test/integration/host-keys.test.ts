@@ -9,7 +9,7 @@ import pg from 'pg';
 import { connect, type NatsConnection } from 'nats';
 import { createTestDatabase } from '../support/postgres.js';
 import { deleteStreamsWithPrefix, testNatsUrl, uniquePrefix } from '../support/nats.js';
-import { createEnrollmentToken, eventually, startAgent, startController, type AgentProcess, type ControllerProcess } from '../support/processes.js';
+import { createEnrollmentToken, eventually, startAgent, startController, type AgentProcess, type ControllerProcess, onlineAgentId } from '../support/processes.js';
 import { x509 } from '../../proto/shared/x509.js';
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -35,7 +35,7 @@ beforeAll(async () => {
     controller: controller.grpcAddress, enrollment: await createEnrollmentToken(controller), scanPaths: [scanDir],
     extraConfig: { discovery: { endpoints: { enabled: false }, configs: { enabled: false }, watch: false } },
   });
-  agentId = await eventually(async () => ((await (await controller.api('/api/v1/agents')).json()) as { items: { id: string; online: boolean }[] }).items.find((a) => a.online)?.id, 20_000, 'the agent');
+  agentId = await onlineAgentId(controller, 20_000);
 });
 
 afterAll(async () => {

@@ -13,9 +13,7 @@ import { deleteStreamsWithPrefix, testNatsUrl, uniquePrefix } from '../support/n
 import { sampleEvent } from '../support/notification-events.js';
 import { startHttpReceiver, startSmtpReceiver, type HttpReceiver, type SmtpReceiver } from '../support/notification-receivers.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
-import {
-  createEnrollmentToken, eventually, restartController, runTsx, startAgent, startController, type AgentProcess, type ControllerProcess,
-} from '../support/processes.js';
+import { createEnrollmentToken, eventually, restartController, runTsx, startAgent, startController, type AgentProcess, type ControllerProcess, onlineAgentId, deployingAgentConfig } from '../support/processes.js';
 
 const prefix = uniquePrefix();
 /** A workflow that acts in milliseconds, so the run reaches its approval at once. */
@@ -63,10 +61,9 @@ describe.sequential('notifications from the controller', () => {
     // A run needs an agent for its target (the key is made there), though this one stops at approval.
     agent = await startAgent({
       controller: controller.grpcAddress, enrollment: await createEnrollmentToken(controller), scanPaths: [dir],
-      extraConfig: { discovery: { endpoints: { enabled: false }, configs: { enabled: false }, watch: false }, deploy: { allowedPaths: [dir] } },
+      extraConfig: deployingAgentConfig(dir),
     });
-    const agentId = await eventually(async () => ((await (await controller.api('/api/v1/agents')).json()) as { items: { id: string; online: boolean }[] })
-      .items.find((a) => a.online)?.id, 20_000, 'the agent');
+    const agentId = await onlineAgentId(controller, 20_000);
     const dave = await createToken(controller, 'dave', 'approver');
     const erin = await createToken(controller, 'erin', 'approver');
     await createChannel({

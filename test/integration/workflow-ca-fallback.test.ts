@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteStreamsWithPrefix, testNatsUrl, uniquePrefix } from '../support/nats.js';
 import { startPebble, type RunningPebble } from '../support/pebble.js';
 import { createTestDatabase } from '../support/postgres.js';
-import { createEnrollmentToken, eventually, startAgent, startController, type AgentProcess, type ControllerProcess } from '../support/processes.js';
+import { createEnrollmentToken, eventually, startAgent, startController, type AgentProcess, type ControllerProcess, onlineAgentId, deployingAgentConfig } from '../support/processes.js';
 import { apiJson, createTemplate, FAST_WORKFLOW_ENV, waitForRun, type RunView } from '../support/workflow.js';
 
 const HOOK = fileURLToPath(new URL('../support/challtestsrv-dns-hook.mjs', import.meta.url));
@@ -35,10 +35,9 @@ beforeAll(async () => {
   controller = await startController({ databaseUrl: db.url, natsPrefix: prefix, env: FAST_WORKFLOW_ENV });
   agent = await startAgent({
     controller: controller.grpcAddress, enrollment: await createEnrollmentToken(controller), scanPaths: [dir],
-    extraConfig: { discovery: { endpoints: { enabled: false }, configs: { enabled: false }, watch: false }, deploy: { allowedPaths: [dir] } },
+    extraConfig: deployingAgentConfig(dir),
   });
-  agentId = await eventually(async () => (await apiJson<{ items: { id: string; online: boolean }[] }>(controller, '/api/v1/agents')).items.find((a) => a.online)?.id,
-    20_000, 'the agent');
+  agentId = await onlineAgentId(controller, 20_000);
 
   await apiJson(controller, '/api/v1/cas?check=true', {
     method: 'POST',

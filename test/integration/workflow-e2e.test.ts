@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { createTestDatabase } from '../support/postgres.js';
 import { deleteStreamsWithPrefix, testNatsUrl, uniquePrefix } from '../support/nats.js';
-import { createEnrollmentToken, eventually, startAgent, startController, type AgentProcess, type ControllerProcess } from '../support/processes.js';
+import { createEnrollmentToken, eventually, startAgent, startController, type AgentProcess, type ControllerProcess, onlineAgentId, deployingAgentConfig } from '../support/processes.js';
 import { makeCertificate } from '../support/certificates.js';
 import { apiJson, createTemplate, createToken, FAST_WORKFLOW_ENV, waitForRun, latestRun } from '../support/workflow.js';
 
@@ -26,9 +26,9 @@ beforeAll(async () => {
   controller = await startController({ databaseUrl: db.url, natsPrefix: prefix, env: FAST_WORKFLOW_ENV });
   agent = await startAgent({
     controller: controller.grpcAddress, enrollment: await createEnrollmentToken(controller), scanPaths: [dir],
-    extraConfig: { discovery: { endpoints: { enabled: false }, configs: { enabled: false }, watch: false }, deploy: { allowedPaths: [dir] } },
+    extraConfig: deployingAgentConfig(dir),
   });
-  agentId = await eventually(async () => ((await (await controller.api('/api/v1/agents')).json()) as { items: { id: string; online: boolean }[] }).items.find((a) => a.online)?.id, 20_000, 'the agent');
+  agentId = await onlineAgentId(controller, 20_000);
 }, 60_000);
 
 afterAll(async () => {

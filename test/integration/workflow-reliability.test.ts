@@ -10,18 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, startPrivatePostgres, withDatabase, type PrivatePostgres } from '../support/postgres.js';
 import { deleteStreamsWithPrefix, startPrivateNats, testNatsUrl, uniquePrefix, type PrivateNats } from '../support/nats.js';
-import { createEnrollmentToken, eventually, makeMasterKeyFile, startAgent, startController, type AgentProcess, type ControllerProcess } from '../support/processes.js';
+import { createEnrollmentToken, eventually, makeMasterKeyFile, startAgent, startController, type AgentProcess, type ControllerProcess, onlineAgentId, deployingAgentConfig } from '../support/processes.js';
 import { apiJson } from '../support/workflow.js';
 import { exactlyOnceProblems, overlappingSpans, RELIABILITY_ENV, sql, stageAttemptSpans } from '../support/reliability.js';
 import { createOrm, migrate } from '../../controller/src/db/orm.js';
 import { declareCertificate } from '../../controller/src/managed/managed-certificates.js';
 
-const AGENT_CONFIG = (dir: string) => ({ discovery: { endpoints: { enabled: false }, configs: { enabled: false }, watch: false }, deploy: { allowedPaths: [dir] } });
 const ENDED = ['succeeded', 'failed', 'rolled-back', 'rollback-failed', 'rejected', 'cancelled'];
-
-async function onlineAgentId(controller: ControllerProcess): Promise<string> {
-  return eventually(async () => ((await (await controller.api('/api/v1/agents')).json()) as { items: { id: string; online: boolean }[] }).items.find((a) => a.online)?.id, 30_000, 'the agent');
-}
 
 async function declareMany(controller: ControllerProcess, agentId: string, dir: string, names: string[]): Promise<string[]> {
   const ids: string[] = [];
@@ -66,7 +61,7 @@ describe('two controller replicas on one database and one NATS prefix', () => {
     const first = await startController({ databaseUrl: db.url, natsPrefix: prefix, env });
     replicas = [first, await startController({ databaseUrl: db.url, natsPrefix: prefix, masterKeyFile: first.masterKeyFile, env })];
     // The agent holds its stream on the first replica; jobs the second one creates reach it through NATS wake-ups.
-    agent = await startAgent({ controller: first.grpcAddress, enrollment: await createEnrollmentToken(first), scanPaths: [dir], extraConfig: AGENT_CONFIG(dir) });
+    agent = await startAgent({ controller: first.grpcAddress, enrollment: await createEnrollmentToken(first), scanPaths: [dir], extraConfig: deployingAgentConfig(dir) });
     const agentId = await onlineAgentId(first);
 
     const ids = await declareMany(first, agentId, dir, Array.from({ length: 10 }, (_, i) => `replica${i}`));
@@ -169,7 +164,7 @@ describe('NATS restarted and Postgres killed while runs wait for the agent', () 
   let dbUrl: string;
 
   const startTheAgent = async (enrollment?: { token: string; caPin: string }) => {
-    agent = await startAgent({ controller: controller.grpcAddress, enrollment, stateDir: agentStateDir, scanPaths: [dir], extraConfig: AGENT_CONFIG(dir) });
+    agent = await startAgent({ controller: controller.grpcAddress, enrollment, stateDir: agentStateDir, scanPaths: [dir], extraConfig: deployingAgentConfig(dir) });
   };
 
   /** Declares certificates with the agent stopped and waits until each run waits in issue for its CSR. */

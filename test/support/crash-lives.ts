@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase } from './postgres.js';
 import { deleteStreamsWithPrefix, testNatsUrl, uniquePrefix } from './nats.js';
-import { createEnrollmentToken, eventually, startAgent, startController, type AgentProcess, type ControllerProcess } from './processes.js';
+import { createEnrollmentToken, eventually, startAgent, startController, type AgentProcess, type ControllerProcess, onlineAgentId, deployingAgentConfig } from './processes.js';
 import { makeCertificate } from './certificates.js';
 import { apiJson, createTemplate } from './workflow.js';
 import { exactlyOnceProblems, relaunch, RELIABILITY_ENV, runEndEventsPerRun, sql, waitForFailpoint } from './reliability.js';
@@ -43,9 +43,9 @@ export function describeCrashLives(title: string, lives: Life[]): void {
       controller = await startController({ databaseUrl: db.url, natsPrefix: prefix, env: RELIABILITY_ENV });
       agent = await startAgent({
         controller: controller.grpcAddress, enrollment: await createEnrollmentToken(controller), scanPaths: [dir],
-        extraConfig: { discovery: { endpoints: { enabled: false }, configs: { enabled: false }, watch: false }, deploy: { allowedPaths: [dir] } },
+        extraConfig: deployingAgentConfig(dir),
       });
-      agentId = await eventually(async () => ((await (await controller.api('/api/v1/agents')).json()) as { items: { id: string; online: boolean }[] }).items.find((a) => a.online)?.id, 20_000, 'the agent');
+      agentId = await onlineAgentId(controller, 20_000);
       // Two targets one at a time, the second outside allowedPaths: deploy fails after changing the first, and the run rolls back.
       await createTemplate(controller, 'one-by-one', { deploy: { batchSize: 1, canary: 1 } });
     }, 60_000);

@@ -184,3 +184,14 @@ export async function eventually<T>(check: () => Promise<T | null | undefined | 
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+/** Agent config for workflow tests: no discovery of its own, deployments allowed under `dir` only. */
+export function deployingAgentConfig(dir: string): Record<string, unknown> {
+  return { discovery: { endpoints: { enabled: false }, configs: { enabled: false }, watch: false }, deploy: { allowedPaths: [dir] } };
+}
+
+/** The id of the first agent the controller shows online. */
+export async function onlineAgentId(controller: ControllerProcess, timeoutMs = 30_000): Promise<string> {
+  return eventually(async () => ((await (await controller.api('/api/v1/agents')).json()) as { items: { id: string; online: boolean }[] })
+    .items.find((a) => a.online)?.id, timeoutMs, 'the agent');
+}
