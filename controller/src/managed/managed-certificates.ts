@@ -26,10 +26,15 @@ export interface InventoryCertificateFacts {
   isCa: boolean;
 }
 
+/** The CN of a subject DN as the inventory stores it ("CN=a, O=b"), or null. */
+export function commonNameOf(subject: string): string | null {
+  return /(?:^|,\s*)CN=([^,]+)/.exec(subject)?.[1]?.trim() ?? null;
+}
+
 export function dnsNamesOf(cert: Pick<InventoryCertificateFacts, 'sans' | 'subject'>): string[] {
   const dns = cert.sans.filter((s) => s.startsWith('DNS:')).map((s) => s.slice(4).toLowerCase());
   if (dns.length > 0) return [...new Set(dns)];
-  const cn = /(?:^|,\s*)CN=([^,]+)/.exec(cert.subject)?.[1]?.trim().toLowerCase();
+  const cn = commonNameOf(cert.subject)?.toLowerCase();
   return cn && /^(\*\.)?[a-z0-9_-]+(\.[a-z0-9_-]+)+$/.test(cn) ? [cn] : [];
 }
 

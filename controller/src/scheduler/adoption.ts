@@ -6,7 +6,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { templateMatches } from '../templates/template-match.js';
 import { listTemplatesWithMatch } from '../templates/template-store.js';
-import { adoptCertificate, dnsNamesOf } from '../managed/managed-certificates.js';
+import { adoptCertificate, commonNameOf, dnsNamesOf } from '../managed/managed-certificates.js';
 
 const BATCH = 2000;
 const CURSOR_KEY = 'adoption-cursor';
@@ -43,7 +43,7 @@ export async function adoptByTemplates(tx: EntityManager, now: Date): Promise<nu
       notBefore: new Date(row.not_before), notAfter: new Date(row.not_after), isCa: row.is_ca };
     const dnsNames = dnsNamesOf(cert);
     if (dnsNames.length === 0 || cert.notAfter < now) continue;
-    const cn = /(?:^|,\s*)CN=([^,]+)/.exec(cert.subject)?.[1]?.trim() ?? null;
+    const cn = commonNameOf(cert.subject);
     const rule = rules.find((r) => templateMatches(r.match, {
       dnsNames, commonName: cn, issuerDn: cert.issuer, labels: sharedLabels(row.agent_labels ?? []), hostGroups: row.host_groups ?? [],
     }));

@@ -9,6 +9,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { CertflowEvent } from '../events/certflow-event.js';
 import type { Subjects } from '../messaging/subjects.js';
 import { enqueueEvent } from '../workflow/outbox.js';
+import { commonNameOf } from '../managed/managed-certificates.js';
 
 export interface FleetWatchOptions {
   offlineAfterMs: number;
@@ -62,7 +63,7 @@ export async function watchFleet(tx: EntityManager, s: Subjects, options: FleetW
       [cert.id, threshold, now]);
     if (inserted.length === 0) continue;
     const names = cert.sans.filter((n) => n.startsWith('DNS:')).map((n) => n.slice(4));
-    const cn = /(?:^|,\s*)CN=([^,]+)/.exec(cert.subject)?.[1] ?? cert.subject;
+    const cn = commonNameOf(cert.subject) ?? cert.subject;
     await enqueueEvent(tx, s, event('certificate.expiring', daysLeft <= 7 ? 'critical' : 'warning',
       `${names[0] ?? cn} expires in ${daysLeft} day(s) (${notAfter.toISOString().slice(0, 10)})${cert.managed_id ? ', renewal managed by certflow' : ', NOT managed by certflow'} on ${cert.hosts.join(', ')}`,
       { commonName: cn, dnsNames: names, daysLeft, notAfter: notAfter.toISOString(), fingerprintSha256: cert.fingerprint_sha256, host: cert.hosts.join(', ') }, now, cert.managed_id));

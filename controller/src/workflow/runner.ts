@@ -8,7 +8,6 @@
 // A replica killed mid-stage loses its transaction (Postgres rolls it back and frees the row); JetStream
 // redelivers the unacknowledged message after ackWait and another replica runs the stage again, which
 // is safe because handlers re-read state and exit early when their work is already done.
-import { randomUUID } from 'node:crypto';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { AckPolicy, DeliverPolicy, type JsMsg, type NatsConnection } from 'nats';
 import { appendAudit } from '../audit/audit-trail.js';
@@ -316,8 +315,6 @@ export class WorkflowRunner {
   }
 }
 
-export { enterStage, finishRun };
-export const newRunId = (): string => randomUUID();
 
 async function withTimeout<T>(promise: Promise<T>, ms: number, abort: AbortController): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
