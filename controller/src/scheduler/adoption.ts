@@ -67,3 +67,8 @@ function sharedLabels(perAgent: Record<string, string>[]): Record<string, string
   const [first, ...rest] = perAgent;
   return Object.fromEntries(Object.entries(first!).filter(([k, v]) => rest.every((l) => l[k] === v)));
 }
+
+/** Something a match rule looks at changed (an agent's labels): walk the whole inventory again. */
+export async function restartAdoptionWalk(em: EntityManager): Promise<void> {
+  await em.execute('delete from scheduler_state where key = ?', [CURSOR_KEY], 'run');
+}

@@ -12,6 +12,7 @@ import { agentDetail, updateAgentBody, agentJobDetail, agentJobResponse, agentPa
 import { AgentJob } from '../../db/entities/agent-job.js';
 import { randomBytes } from 'node:crypto';
 import type { ZodTypeProvider } from '../zod-compiler.js';
+import { restartAdoptionWalk } from '../../scheduler/adoption.js';
 
 export interface AgentRouteDeps {
   checkInIntervalSeconds: number;
@@ -141,7 +142,7 @@ export function agentRoutes(deps: AgentRouteDeps) {
         return row;
       });
       // A change of labels may make a template's match rules adopt what this agent holds.
-      await em.execute(`delete from scheduler_state where key = 'adoption-cursor'`);
+      await restartAdoptionWalk(em);
       const scanProblems = agent.scanProblems ?? [];
       return { ...summary(agent, scanProblems.length, Date.now()), scanProblems, labels: agent.labels ?? {}, hostGroups: agent.hostGroups ?? [] };
     });
