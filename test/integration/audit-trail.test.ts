@@ -7,7 +7,7 @@ import { createOrm, migrate, type Orm } from '../../controller/src/db/orm.js';
 import { createLogger } from '../../controller/src/log.js';
 import { createApiServer } from '../../controller/src/api/server.js';
 import { createAdminToken } from '../../controller/src/auth/admin-tokens.js';
-import { appendAudit, verifyAudit } from '../../controller/src/audit/audit-trail.js';
+import { appendAudit, appendAuditDeferred, chainPendingAudit, verifyAudit } from '../../controller/src/audit/audit-trail.js';
 import type { ControllerConfig } from '../../controller/src/config.js';
 
 let db: TestDatabase;
@@ -64,6 +64,38 @@ describe('the audit trail', () => {
   it('keeps one chain when entries are appended concurrently', async () => {
     await Promise.all(Array.from({ length: 30 }, (_, i) => appendAudit(orm.em.fork(), { actor: 'parallel', action: 'test.parallel', targetType: 'thing', targetId: String(i) })));
     expect(await verifyAudit(orm.em.fork())).toMatchObject({ ok: true, entries: 54 });
+  });
+
+  it('chains deferred entries (the workflow\'s) once their transaction commits, never a rolled-back one, in one chain with direct ones', async () => {
+    const count = async (table: string) => Number((await orm.em.fork().execute<{ n: string }[]>(`select count(*) as n from ${table}`))[0]!.n);
+    const before = await count('audit_events');
+    // A deferred entry waits in audit_pending: written without the chain's lock, in its transaction.
+    await orm.em.fork().transactional(async (tx) => {
+      await appendAuditDeferred(tx, [
+        { actor: 'workflow', action: 'test.deferred', targetType: 'thing', targetId: 'a', after: { n: 1, when: { b: 2, a: 1 } } },
+        { actor: 'workflow', action: 'test.deferred', targetType: 'thing', targetId: 'b' },
+      ]);
+    });
+    await expect(orm.em.fork().transactional(async (tx) => {
+      await appendAuditDeferred(tx, { actor: 'workflow', action: 'test.rolled-back', targetType: 'thing', targetId: 'c' });
+      throw new Error('the change fails');
+    })).rejects.toThrow('the change fails');
+    expect(await count('audit_pending')).toBe(2);
+    expect(await count('audit_events')).toBe(before);
+    // Sequencers on several replicas at once, with direct appends among them: one chain, each entry once.
+    await Promise.all([
+      chainPendingAudit(orm.em.fork()), chainPendingAudit(orm.em.fork()),
+      appendAudit(orm.em.fork(), { actor: 'test', action: 'test.direct', targetType: 'thing', targetId: 'd' }),
+      ...Array.from({ length: 20 }, (_, i) => orm.em.fork().transactional((tx) => appendAuditDeferred(tx, { actor: 'workflow', action: 'test.deferred', targetType: 'thing', targetId: `p${i}` }))),
+    ]);
+    // A reader chains what is pending before it reads.
+    const listed = (await get('/api/v1/audit?action=test.deferred&limit=1000')).json().items as { targetId: string; after: unknown }[];
+    expect(listed.map((e) => e.targetId).sort()).toEqual(['a', 'b', ...Array.from({ length: 20 }, (_, i) => `p${i}`)].sort());
+    expect(listed.find((e) => e.targetId === 'a')!.after).toEqual({ n: 1, when: { a: 1, b: 2 } });
+    expect(await count('audit_pending')).toBe(0);
+    expect(await count('audit_events')).toBe(before + 23);
+    expect((await get('/api/v1/audit?action=test.rolled-back')).json().items).toEqual([]);
+    expect(await verifyAudit(orm.em.fork())).toMatchObject({ ok: true, entries: before + 23 });
   });
 
   it('pages by sequence number and exports JSON Lines', async () => {

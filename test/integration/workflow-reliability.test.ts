@@ -12,7 +12,7 @@ import { createTestDatabase, startPrivatePostgres, withDatabase, type PrivatePos
 import { deleteStreamsWithPrefix, startPrivateNats, testNatsUrl, uniquePrefix, type PrivateNats } from '../support/nats.js';
 import { createEnrollmentToken, eventually, makeMasterKeyFile, startAgent, startController, type AgentProcess, type ControllerProcess, onlineAgentId, deployingAgentConfig } from '../support/processes.js';
 import { apiJson } from '../support/workflow.js';
-import { exactlyOnceProblems, overlappingSpans, RELIABILITY_ENV, sql, stageAttemptSpans } from '../support/reliability.js';
+import { auditChained, exactlyOnceProblems, overlappingSpans, RELIABILITY_ENV, sql, stageAttemptSpans } from '../support/reliability.js';
 import { createOrm, migrate } from '../../controller/src/db/orm.js';
 import { declareCertificate } from '../../controller/src/managed/managed-certificates.js';
 
@@ -148,6 +148,7 @@ describe('the scheduler with two replicas sweeping at the same moment', () => {
       'select managed_certificate_id, count(*)::int as n from workflow_runs group by 1');
     expect(perCertificate).toHaveLength(50);
     expect(perCertificate.filter((c) => c.n !== 1)).toEqual([]);
+    await auditChained(db.url);
     const runStarts = await sql<{ n: number }>(db.url, `select count(*)::int as n from audit_events where action = 'run.started'`);
     expect(runStarts[0]!.n).toBe(50);
   }, 120_000);

@@ -55,6 +55,20 @@ export interface RunRecord {
 }
 
 /**
+ * Waits until the running controllers' audit sequencers have chained every committed audit entry (the
+ * workflow writes its entries to audit_pending first), so audit_events can be read directly.
+ */
+export async function auditChained(url: string, timeoutMs = 15_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const [row] = await sql<{ n: number }>(url, 'select count(*)::int as n from audit_pending');
+    if (row!.n === 0) return;
+    if (Date.now() > until) throw new Error(`${row!.n} audit entries were still not chained after ${timeoutMs / 1000} s (is a controller running?)`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
  * What "every run ended exactly once" means, read from the database: the runs of `managedIds` (one each),
  * the terminal audit entries per run, CA records per run and deploy jobs per deploy id. Returns the
  * problems found (empty when all is well) so a failure names them all at once.
@@ -76,6 +90,7 @@ export async function exactlyOnceProblems(dbUrl: string, managedIds: string[], e
     const names = seen.map((s) => s.split('=')[0]);
     if (names.join(',') !== SUCCEEDED_STAGES.join(',') || seen.some((s) => !/=(succeeded|skipped)$/.test(s))) problems.push(`run ${run.id} went through [${seen.join(', ')}]`);
   }
+  await auditChained(dbUrl);
   const endings = await sql<{ target_id: string; actions: string[] }>(dbUrl,
     `select target_id, array_agg(action order by seq) as actions from audit_events
       where target_type = 'workflow_run' and action in ('run.succeeded', 'run.failed', 'run.rolled-back', 'run.cancelled', 'run.rejected')

@@ -1,6 +1,12 @@
-// The audit trail: append-only and hash-chained. Appends take a transaction-scoped advisory lock, so
-// entries from every replica form one chain; they are meant to run inside the transaction of the change
-// they record, so a change and its audit entry commit (or roll back) together.
+// The audit trail: append-only and hash-chained. Entries from every replica form one chain, ordered
+// under a transaction-scoped advisory lock. Entries are written inside the transaction of the change
+// they record, so a change and its audit entry commit (or roll back) together, in one of two ways:
+// - appendAudit chains the entry at once, holding the chain's lock until the transaction commits (an
+//   operator's action: rare, and its entry is in the chain when the API answers);
+// - appendAuditDeferred only inserts it into audit_pending, with no lock (the workflow's stages: many per
+//   second); the sequencer (chainPendingAudit, run by every replica's AuditSequencer moments after each
+//   commit) moves committed entries into the chain in batches. Every reader of the trail chains what is
+//   pending first, so what a reader sees is never missing a committed entry.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { auditHash, GENESIS_HASH, type AuditFields } from './audit-hash.js';
 
@@ -14,6 +20,75 @@ export interface AuditInput {
   targetId?: string | null;
   before?: unknown;
   after?: unknown;
+}
+
+/** Listeners told that a transaction wrote pending entries (the sequencer then need not wait for its poll). */
+const kickListeners = new Set<() => void>();
+export function onAuditPending(listener: () => void): () => void {
+  kickListeners.add(listener);
+  return () => kickListeners.delete(listener);
+}
+export function kickAuditSequencer(): void {
+  for (const listener of kickListeners) listener();
+}
+
+/** Writes entries to be chained once their transaction commits: no lock, one statement for all of them. */
+export async function appendAuditDeferred(em: EntityManager, inputs: AuditInput | AuditInput[]): Promise<void> {
+  const list = Array.isArray(inputs) ? inputs : [inputs];
+  if (list.length === 0) return;
+  // Milliseconds only: what JSON and Postgres both keep exactly, so verification recomputes the same hash.
+  const at = new Date(Math.floor(Date.now()));
+  const params: unknown[] = [];
+  for (const input of list) {
+    params.push(at, input.actor, input.action, input.targetType, input.targetId ?? null,
+      JSON.stringify(input.before ?? null), JSON.stringify(input.after ?? null));
+  }
+  await em.execute(
+    `insert into audit_pending (at, actor, action, target_type, target_id, before, after) values ${
+      list.map(() => '(?, ?, ?, ?, ?, ?::jsonb, ?::jsonb)').join(', ')}`,
+    params, 'run');
+  // Its transaction has most likely committed by the time the sequencer looks (a few ms later); if not,
+  // the sequencer's poll takes it.
+  kickAuditSequencer();
+}
+
+/**
+ * Moves committed pending entries into the chain, oldest first, in batches of `batch`; returns how many.
+ * Safe from any number of replicas at once: each batch is taken and chained under the chain's lock.
+ */
+export async function chainPendingAudit(em: EntityManager, batch = 500): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const chained = await em.fork().transactional(async (tx) => {
+      await tx.execute('select pg_advisory_xact_lock(?)', [AUDIT_LOCK_KEY]);
+      const rows = await tx.execute<{ at: string; actor: string; action: string; target_type: string; target_id: string | null; before: unknown; after: unknown }[]>(
+        `with taken as (delete from audit_pending where id in (select id from audit_pending order by id limit ?) returning *)
+         select to_char(at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as at, actor, action, target_type, target_id, before, after
+         from taken order by id`, [batch]);
+      if (rows.length === 0) return 0;
+      const [last] = await tx.execute<{ seq: string; hash: string }[]>('select seq, hash from audit_events order by seq desc limit 1');
+      let seq = last ? Number(last.seq) : 0;
+      let prevHash = last?.hash ?? GENESIS_HASH;
+      const params: unknown[] = [];
+      for (const row of rows) {
+        const fields: AuditFields = {
+          seq: ++seq, at: row.at, actor: row.actor, action: row.action, targetType: row.target_type, targetId: row.target_id,
+          before: row.before ?? null, after: row.after ?? null,
+        };
+        const hash = auditHash(prevHash, fields);
+        params.push(fields.seq, fields.at, fields.actor, fields.action, fields.targetType, fields.targetId,
+          JSON.stringify(fields.before), JSON.stringify(fields.after), prevHash, hash);
+        prevHash = hash;
+      }
+      await tx.execute(
+        `insert into audit_events (seq, at, actor, action, target_type, target_id, before, after, prev_hash, hash) values ${
+          rows.map(() => '(?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?)').join(', ')}`,
+        params, 'run');
+      return rows.length;
+    });
+    total += chained;
+    if (chained < batch) return total;
+  }
 }
 
 export async function appendAudit(em: EntityManager, input: AuditInput): Promise<{ seq: number; hash: string }> {
@@ -87,6 +162,7 @@ export interface ChainVerdict {
 
 /** Walks the whole chain in order, recomputing every hash; names the first broken link. */
 export async function verifyAudit(em: EntityManager): Promise<ChainVerdict> {
+  await chainPendingAudit(em);
   let prevHash = GENESIS_HASH;
   let expectedSeq = 1;
   let entries = 0;

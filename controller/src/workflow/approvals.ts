@@ -4,7 +4,7 @@
 // Deciding a level enqueues the gate's stage, which then opens the next level or lets the run go on.
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { appendAudit } from '../audit/audit-trail.js';
+import { appendAudit, appendAuditDeferred } from '../audit/audit-trail.js';
 import type { SecretBox } from '../crypto/master-key.js';
 import { ApprovalDecision, ApprovalRequest } from '../db/entities/approval.js';
 import { FINISHED_RUN_STATES, WorkflowRun } from '../db/entities/workflow-run.js';
@@ -71,7 +71,7 @@ export async function openLevel(
     summary: `Approval needed (${gate === 'issue' ? 'before issuing' : 'before deploying'}, level ${level + 1} "${spec.name}", ${spec.required} of the listed approvers) for ${managed.dnsNames.join(', ')}`,
     details: { stage: gateStage(gate), approvalLinks, approvalId: request.id, deadlineAt: deadlineAt.toISOString() },
   }, now));
-  await appendAudit(tx, { actor: 'workflow', action: 'approval.requested', targetType: 'workflow_run', targetId: run.id, after: { gate, level, name: spec.name, required: spec.required, approvers: spec.approvers } });
+  await appendAuditDeferred(tx, { actor: 'workflow', action: 'approval.requested', targetType: 'workflow_run', targetId: run.id, after: { gate, level, name: spec.name, required: spec.required, approvers: spec.approvers } });
   return request;
 }
 

@@ -3,7 +3,7 @@
 // certificate's backoff). They run inside the runner's transaction, so state and messages commit together.
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { appendAudit } from '../audit/audit-trail.js';
+import { appendAuditDeferred } from '../audit/audit-trail.js';
 import type { CertflowEvent } from '../events/certflow-event.js';
 import { ManagedCertificate } from '../db/entities/managed-certificate.js';
 import type { RunState, WorkflowRun } from '../db/entities/workflow-run.js';
@@ -82,7 +82,7 @@ export async function finishRun(
       ? { kind: 'run.rolled-back', severity: 'warning', summary: `Renewal of ${names} failed and was rolled back: ${error ?? ''}`, details: { error: error ?? undefined } }
       : { kind: 'run.failed', severity: state === 'cancelled' ? 'info' : 'warning', summary: `Renewal of ${names} ${state}: ${error ?? ''}`, details: { error: error ?? undefined } };
   await enqueueEvent(tx, s, runEvent(run, managed, event, now));
-  await appendAudit(tx, { actor, action: `run.${state}`, targetType: 'workflow_run', targetId: run.id, before: { state: before }, after: { state, error } });
+  await appendAuditDeferred(tx, { actor, action: `run.${state}`, targetType: 'workflow_run', targetId: run.id, before: { state: before }, after: { state, error } });
 }
 
 /**
@@ -100,7 +100,7 @@ export async function afterStageFailure(
     await enqueueEvent(tx, s, runEvent(run, managed, {
       kind: 'rollback.failed', severity: 'critical', summary: `ROLLBACK FAILED for ${managed.dnsNames.join(', ')}: ${error}`, details: { stage, error },
     }, now));
-    await appendAudit(tx, { actor: 'workflow', action: 'run.rollback-failed', targetType: 'workflow_run', targetId: run.id, after: { error } });
+    await appendAuditDeferred(tx, { actor: 'workflow', action: 'run.rollback-failed', targetType: 'workflow_run', targetId: run.id, after: { error } });
     return;
   }
   if (STAGES_THAT_CHANGE_TARGETS.includes(stage) && !finishAs) {
@@ -114,7 +114,7 @@ export async function afterStageFailure(
     } else {
       run.state = 'waiting-operator';
       run.updatedAt = now;
-      await appendAudit(tx, { actor: 'workflow', action: 'run.waiting-operator', targetType: 'workflow_run', targetId: run.id, after: { stage, error } });
+      await appendAuditDeferred(tx, { actor: 'workflow', action: 'run.waiting-operator', targetType: 'workflow_run', targetId: run.id, after: { stage, error } });
     }
     return;
   }

@@ -10,7 +10,7 @@
 // is safe because handlers re-read state and exit early when their work is already done.
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { AckPolicy, DeliverPolicy, type JsMsg, type NatsConnection } from 'nats';
-import { appendAudit } from '../audit/audit-trail.js';
+import { appendAuditDeferred, type AuditInput } from '../audit/audit-trail.js';
 import { FINISHED_RUN_STATES, WorkflowRun } from '../db/entities/workflow-run.js';
 import { WorkflowStage, type StageAttemptRecord } from '../db/entities/workflow-stage.js';
 import { getTemplateVersion } from '../templates/template-store.js';
@@ -197,16 +197,16 @@ export class WorkflowRunner {
     const startedAt = now;
     stage.startedAt ??= now;
     const pendingEvents: EventInput[] = [];
-    const pendingAudit: { action: string; details?: Record<string, unknown> }[] = [];
+    const pendingAudit: AuditInput[] = [];
     const context = { ...run.context };
     const abort = new AbortController();
     const ctx: StageContext = {
       tx, run, stage, managed, template: template.document, deps: this.deps, signal: abort.signal, context,
       afterCommit: (fn) => afterCommit.push(fn),
       wakeAgent: (agentId) => afterCommit.push(() => this.nc.publish(this.deps.subjects.agentWake(agentId))),
-      // Buffered and written after the handler: the audit chain's lock is then held only until commit.
+      // Buffered and written after the handler, with the outcome's own entries, in one statement.
       emit: async (event) => { pendingEvents.push(event); },
-      audit: async (action, details) => { pendingAudit.push({ action, details }); },
+      audit: async (action, details) => { pendingAudit.push(auditEntry(run.id, action, { stage: stageName, ...details })); },
     };
     const started = Date.now();
     let outcome: StageOutcome;
@@ -219,10 +219,8 @@ export class WorkflowRunner {
     }
     const elapsed = Date.now() - started;
     for (const event of pendingEvents) await enqueueEvent(tx, this.deps.subjects, runEvent(run, managed, event, now));
-    await this.applyOutcome(tx, { run, stage, managed, template: template.document, context, outcome, attempt, elapsed, startedAt, now });
-    for (const entry of pendingAudit) {
-      await appendAudit(tx, { actor: 'workflow', action: entry.action, targetType: 'workflow_run', targetId: run.id, after: { stage: stageName, ...entry.details } });
-    }
+    await this.applyOutcome(tx, { run, stage, managed, template: template.document, context, outcome, attempt, elapsed, startedAt, now, audit: pendingAudit });
+    await appendAuditDeferred(tx, pendingAudit);
     failpoint(`${stageName}:after-handler`, `${stageName}:after-handler:${outcome.type}`);
     // First after commit: before the relay publishes the next stage and before the message is acked.
     afterCommit.unshift(() => failpoint(`${stageName}:after-commit`, `${stageName}:after-commit:${outcome.type}`));
@@ -232,7 +230,7 @@ export class WorkflowRunner {
 
   private async applyOutcome(tx: EntityManager, a: {
     run: WorkflowRun; stage: WorkflowStage; managed: StageContext['managed']; template: StageContext['template'];
-    context: Record<string, unknown>; outcome: StageOutcome; attempt: number; elapsed: number; startedAt: Date; now: Date;
+    context: Record<string, unknown>; outcome: StageOutcome; attempt: number; elapsed: number; startedAt: Date; now: Date; audit: AuditInput[];
   }): Promise<void> {
     const { run, stage, managed, outcome, now } = a;
     const s = this.deps.subjects;
@@ -261,7 +259,9 @@ export class WorkflowRunner {
       stage.error = null;
       record(outcome.skipped ? 'skipped' : 'succeeded');
       run.context = { ...a.context, [stageName]: outcome.output ?? {} };
-      await appendAudit(tx, { actor: 'workflow', action: `stage.${stage.state}`, targetType: 'workflow_run', targetId: run.id, after: { stage: stageName, output: outcome.output ?? {} } });
+      a.audit.push(auditEntry(run.id, `stage.${stage.state}`, { stage: stageName, output: outcome.output ?? {} }));
+      // In order: the handler's entries, the stage's, then the run's (written by the transitions below).
+      await appendAuditDeferred(tx, a.audit.splice(0));
       const next = outcome.next ?? stageAfter(stageName) ?? 'finish';
       if (next === 'finish') {
         await finishRun(tx, s, run, managed, outcome.finishAs ?? 'succeeded', outcome.finishAs && outcome.finishAs !== 'succeeded' ? run.error ?? null : null, now);
@@ -276,7 +276,8 @@ export class WorkflowRunner {
     stage.output = { ...stage.output, ...outcome.output };
     record('failed', outcome.error);
     run.context = { ...a.context };
-    await appendAudit(tx, { actor: 'workflow', action: 'stage.failed', targetType: 'workflow_run', targetId: run.id, after: { stage: stageName, error: outcome.error } });
+    a.audit.push(auditEntry(run.id, 'stage.failed', { stage: stageName, error: outcome.error }));
+    await appendAuditDeferred(tx, a.audit.splice(0));
     await afterStageFailure(tx, s, run, managed, stageName, outcome.error, a.template.rollback.policy, outcome.finishAs, now);
   }
 
@@ -302,19 +303,22 @@ export class WorkflowRunner {
       const delay = Math.min(settings.maxRetryDelayMs, settings.retryDelayMs * 2 ** (failure.attempt - 1));
       stage.state = 'pending';
       stage.recheckAt = new Date(now.getTime() + delay);
-      await appendAudit(tx, { actor: 'workflow', action: 'stage.retry', targetType: 'workflow_run', targetId: runId, after: { stage: stageName, attempt: failure.attempt, error: message } });
+      await appendAuditDeferred(tx, auditEntry(runId, 'stage.retry', { stage: stageName, attempt: failure.attempt, error: message }));
       return;
     }
     stage.state = 'failed';
     stage.finishedAt = now;
     stage.recheckAt = null;
-    await appendAudit(tx, { actor: 'workflow', action: 'stage.failed', targetType: 'workflow_run', targetId: runId, after: { stage: stageName, error: message, attempts: failure.attempt } });
+    await appendAuditDeferred(tx, auditEntry(runId, 'stage.failed', { stage: stageName, error: message, attempts: failure.attempt }));
     const managed = await loadManaged(tx, run.managedCertificateId);
     const template = await this.templateVersion(tx, run.templateId, run.templateVersion);
     await afterStageFailure(tx, this.deps.subjects, run, managed, stageName, `${stageName}: ${message}`, template.document.rollback.policy, undefined, now);
   }
 }
 
+function auditEntry(runId: string, action: string, after: Record<string, unknown>): AuditInput {
+  return { actor: 'workflow', action, targetType: 'workflow_run', targetId: runId, after };
+}
 
 async function withTimeout<T>(promise: Promise<T>, ms: number, abort: AbortController): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

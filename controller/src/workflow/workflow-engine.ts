@@ -1,7 +1,9 @@
 // The workflow's moving parts, started and stopped together by the composition root: the outbox relay,
-// the stage runner, the watchdog and the renewal scheduler. Every replica runs all four.
+// the stage runner, the watchdog, the renewal scheduler, the ARI poller and the audit sequencer. Every
+// replica runs them all.
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { NatsConnection } from 'nats';
+import { AuditSequencer } from '../audit/audit-sequencer.js';
 import type { ControllerConfig } from '../config.js';
 import type { SecretBox } from '../crypto/master-key.js';
 import { loadIssuer } from '../issuers/issuer-registry.js';
@@ -46,6 +48,8 @@ export async function startWorkflowEngine(orm: MikroORM, nc: NatsConnection, con
     fleet: { offlineAfterMs: config.checkInIntervalSeconds * config.offlineAfterIntervals * 1000, expiryThresholdsDays: config.expiryNoticeDays },
   });
   const ariPoller = new AriPoller(orm, deps.log, { intervalMs: Math.max(1000, config.schedulerIntervalSeconds * 1000), loadIssuer: deps.loadIssuer });
+  const auditSequencer = new AuditSequencer(orm, deps.log);
+  auditSequencer.start();
   relay.start();
   await runner.start();
   watchdog.start();
@@ -59,6 +63,7 @@ export async function startWorkflowEngine(orm: MikroORM, nc: NatsConnection, con
       await watchdog.stop();
       await runner.stop();
       await relay.stop();
+      await auditSequencer.stop();
     },
   };
 }

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
-import { readAudit, verifyAudit, type AuditFilter } from '../../audit/audit-trail.js';
+import { chainPendingAudit, readAudit, verifyAudit, type AuditFilter } from '../../audit/audit-trail.js';
 import { requestEm, requirePermission } from '../auth.js';
 import { problemResponses } from '../problem.js';
 import { auditPage, auditQuery, auditVerdict } from '../schemas.js';
@@ -22,6 +22,8 @@ export async function auditRoutes(instance: FastifyInstance): Promise<void> {
       response: { 200: auditPage, ...problemResponses(400, 401, 403) },
     },
   }, async (request) => {
+    // Entries committed but not chained yet are chained now, so a reader never misses one.
+    await chainPendingAudit(requestEm(request));
     const items = await readAudit(requestEm(request), filterOf(request.query), request.query.after, request.query.limit);
     return { items, nextAfter: items.length === request.query.limit ? items[items.length - 1].seq : null };
   });
@@ -35,6 +37,7 @@ export async function auditRoutes(instance: FastifyInstance): Promise<void> {
     },
   }, async (request, reply) => {
     const em = requestEm(request);
+    await chainPendingAudit(em);
     const filter = filterOf(request.query);
     async function* lines() {
       for (let after = 0; ;) {

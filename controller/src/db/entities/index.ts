@@ -4,6 +4,7 @@ import { Agent } from './agent.js';
 import { AgentJob } from './agent-job.js';
 import { AdminToken } from './admin-token.js';
 import { AuditEvent } from './audit-event.js';
+import { AuditPending } from './audit-pending.js';
 import { Certificate } from './certificate.js';
 import { CertificateAuthority } from './certificate-authority.js';
 import { CertificateLocation } from './certificate-location.js';
@@ -25,9 +26,9 @@ import { SchedulerState } from './scheduler-state.js';
 import { WorkflowRun } from './workflow-run.js';
 import { WorkflowStage } from './workflow-stage.js';
 
-export { AcmeOrder, Agent, AgentJob, AdminToken, AuditEvent, Certificate, CertificateAuthority, CertificateLocation, Endpoint, EnrollmentToken, IssuedCertificateRecord, Keystore, Secret, ServiceBinding, Template, TemplateVersion,
+export { AcmeOrder, Agent, AgentJob, AdminToken, AuditEvent, AuditPending, Certificate, CertificateAuthority, CertificateLocation, Endpoint, EnrollmentToken, IssuedCertificateRecord, Keystore, Secret, ServiceBinding, Template, TemplateVersion,
   ApprovalDecision, ApprovalLink, ApprovalRequest, ManagedCertificate, OutboxMessage, SchedulerState, WorkflowRun, WorkflowStage,
   NotificationChannel, NotificationDelivery, ExpiryNotice };
-export const allEntities = [AcmeOrder, Agent, AgentJob, AdminToken, AuditEvent, Certificate, CertificateAuthority, CertificateLocation, Endpoint, EnrollmentToken, IssuedCertificateRecord, Keystore, Secret, ServiceBinding, Template, TemplateVersion,
+export const allEntities = [AcmeOrder, Agent, AgentJob, AdminToken, AuditEvent, AuditPending, Certificate, CertificateAuthority, CertificateLocation, Endpoint, EnrollmentToken, IssuedCertificateRecord, Keystore, Secret, ServiceBinding, Template, TemplateVersion,
   ApprovalDecision, ApprovalLink, ApprovalRequest, ManagedCertificate, OutboxMessage, SchedulerState, WorkflowRun, WorkflowStage,
   NotificationChannel, NotificationDelivery, ExpiryNotice];

@@ -18,6 +18,7 @@ import { Migration20261128191000_http01_jobs } from './Migration20261128191000_h
 import { Migration20261128191100_managed_ari } from './Migration20261128191100_managed_ari.js';
 import { Migration20261128191200_certificates_first_seen_index } from './Migration20261128191200_certificates_first_seen_index.js';
 import { Migration20261128191330_shared_keys } from './Migration20261128191330_shared_keys.js';
+import { Migration20261128210000_audit_pending } from './Migration20261128210000_audit_pending.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261128155228_initial', class: Migration20261128155228_initial },
@@ -38,4 +39,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261128191100_managed_ari', class: Migration20261128191100_managed_ari },
   { name: 'Migration20261128191200_certificates_first_seen_index', class: Migration20261128191200_certificates_first_seen_index },
   { name: 'Migration20261128191330_shared_keys', class: Migration20261128191330_shared_keys },
+  { name: 'Migration20261128210000_audit_pending', class: Migration20261128210000_audit_pending },
 ];
