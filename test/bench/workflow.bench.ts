@@ -6,10 +6,11 @@
 // To make them due "at once", the benchmark holds the scheduler's advisory lock while it declares them
 // (every sweep then skips, as when another replica sweeps), and lets go: from that instant on it samples
 // Postgres every 100 ms. Printed: the time the scheduler took to start them all (bounded by
-// maxStartsPerSweep per sweep), runs/s and runs/min end to end, run durations (p50/p95/p99), each stage's
-// median active time, the most runs active at once, and the checks that every certificate had exactly
-// one run, that it succeeded, that the CA signed exactly one certificate for it, and that the deployed
-// file is that certificate. No assertions on time. The mission's figure is "hundreds of workflows at once".
+// maxStartsPerSweep per sweep) and what each of its sweeps took, runs/s and runs/min end to end, run
+// durations (p50/p95/p99), each stage's median active time, the most runs active at once, and the checks
+// that every certificate had exactly one run, that it succeeded, that the CA signed exactly one
+// certificate for it, and that the deployed file is that certificate. No assertions on time. The
+// mission's figure is "hundreds of workflows at once".
 //
 //   npm run bench -- workflow [--runs 1000] [--agents 2] [--sweep-seconds 1] [--max-starts N]
 //                             [--concurrency N] [--env NAME=VALUE ...] [--sweep-certificates 1000000]
@@ -60,6 +61,22 @@ const controllerEnv: Record<string, string> = {
   CERTFLOW_WORKFLOW_CONCURRENCY: String(CONCURRENCY),
   ...Object.fromEntries(args.env.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)])),
 };
+
+/** What each sweep that started runs took, from the controller's "scheduler: sweep" log lines. */
+function sweepTimes(output: string): string {
+  const sweeps: { started: number; ms: number }[] = [];
+  for (const line of output.split('\n')) {
+    if (!line.includes('"msg":"scheduler: sweep"')) continue;
+    try {
+      const { started, ms: took } = JSON.parse(line) as { started?: number; ms?: number };
+      if (typeof started === 'number' && typeof took === 'number') sweeps.push({ started, ms: took });
+    } catch {
+      // not a whole line
+    }
+  }
+  if (sweeps.length === 0) return 'sweep times not logged';
+  return `the sweeps that started them took ${sweeps.slice(0, 8).map((s) => `${ms(s.ms)} (${s.started} runs)`).join(', ')}${sweeps.length > 8 ? ', …' : ''}`;
+}
 
 const percentile = (sorted: number[], p: number) => sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : NaN;
 const median = (values: number[]) => percentile([...values].sort((a, b) => a - b), 50);
@@ -146,7 +163,7 @@ try {
   }
 
   console.log(`scheduler: all ${RUNS} runs started ${allStartedAt === null ? '(never)' : `${ms(allStartedAt)} after they became due`} `
-    + `(at most ${MAX_STARTS} a sweep, a sweep every ${args['sweep-seconds']} s: ≥ ${Math.ceil(RUNS / MAX_STARTS)} sweeps)`);
+    + `(at most ${MAX_STARTS} a sweep, a sweep every ${args['sweep-seconds']} s: ≥ ${Math.ceil(RUNS / MAX_STARTS)} sweeps); ${sweepTimes(controller.output())}`);
   console.log(`end to end: ${finished} runs finished ${ms(wall)} after they became due; first start to last finish ${ms(lastEnd - firstStart)}`);
   console.log(`throughput: ${(finished / (wall / 1000)).toFixed(1)} runs/s = ${Math.round(finished / (wall / 60_000))} runs/min (from due to the last finish)`);
   console.log(`run duration (start → finish): p50 ${ms(percentile(durations, 50))}, p95 ${ms(percentile(durations, 95))}, p99 ${ms(percentile(durations, 99))}, max ${ms(durations.at(-1) ?? NaN)}`);

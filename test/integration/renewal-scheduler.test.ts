@@ -1,15 +1,19 @@
 // The renewal scheduler on real Postgres: templates adopt matching inventory certificates, due
 // certificates get one run each, two replicas sweeping at the same moment start no duplicates, a sweep
-// starts at most maxStartsPerSweep runs, and certificates in backoff or paused wait.
+// starts at most maxStartsPerSweep runs, and certificates in backoff or paused wait. A sweep starts its
+// runs in batches; each run still gets its discover stage, work message, renewal.started event and
+// run.started audit entry, and a certificate paused after the sweep chose it is not started.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 import { createOrm, migrate, type Orm } from '../../controller/src/db/orm.js';
+import { pgArray } from '../../controller/src/db/pg-array.js';
 import { createLogger } from '../../controller/src/log.js';
 import { subjects } from '../../controller/src/messaging/subjects.js';
 import { RenewalScheduler } from '../../controller/src/scheduler/scheduler.js';
 import { createTemplate } from '../../controller/src/templates/template-changes.js';
 import { parseCertificates, upsertCertificates } from '../../controller/src/inventory/upsert-certificates.js';
 import { makeCertificate, days } from '../support/certificates.js';
+import { startDueRuns } from '../../controller/src/workflow/runs.js';
 
 let db: TestDatabase;
 let ormA: Orm;
@@ -143,4 +147,62 @@ describe('renewal scheduler', () => {
     const adopted = await ormA.em.fork().execute<{ name: string; adopted_by: string }[]>(`select dns_names->>0 as name, adopted_by from managed_certificates where dns_names->>0 like '%.labels.example'`);
     expect(adopted).toEqual([{ name: 'p.labels.example', adopted_by: 'template:prod-web' }]);
   });
+
+  it('starts more due certificates than one batch holds, each run with its stage, messages and audit entry', async () => {
+    const names = await declareDue('batch', 130);
+    const result = await new RenewalScheduler(ormA, s, log, { intervalMs: 1000, maxStartsPerSweep: 120 }).sweep();
+    expect(result.started).toBe(120);
+    const runs = await ormA.em.fork().execute<{ id: string; name: string; template_version: number; stages: string[] }[]>(
+      `select r.id, m.name, r.template_version, array(select stage || '=' || state from workflow_stages st where st.run_id = r.id) as stages
+         from workflow_runs r join managed_certificates m on m.id = r.managed_certificate_id
+        where m.name = any(?::text[]) and r.state = 'running' and r.current_stage = 'discover' and r.reason = 'scheduled'`, [pgArray(names)]);
+    expect(runs).toHaveLength(120);
+    // Oldest window first: the ten certificates due last wait for the next sweep.
+    expect(new Set(runs.map((r) => r.name))).toEqual(new Set(names.slice(0, 120)));
+    expect(runs.every((r) => r.stages.join() === 'discover=pending')).toBe(true);
+    const ids = pgArray(runs.map((r) => r.id));
+    expect(await count(`select count(*) as n from outbox where subject = ? and payload->>'runId' = any(?::text[])`, [s.work('discover'), ids])).toBe(120);
+    expect(await count(`select count(distinct payload->>'runId') as n from outbox where subject = ? and payload->>'runId' = any(?::text[])`, [s.event('renewal.started'), ids])).toBe(120);
+    // Entries wait in audit_pending until a sequencer chains them; none runs here.
+    const audit = await ormA.em.fork().execute<{ target_id: string; actor: string; after: { managedCertificate: string; reason: string; templateVersion: number } }[]>(
+      `select target_id, actor, after from audit_pending where action = 'run.started' and target_id = any(?::text[])
+       union all select target_id, actor, after from audit_events where action = 'run.started' and target_id = any(?::text[])`, [ids, ids]);
+    expect(audit).toHaveLength(120);
+    const byRun = new Map(runs.map((r) => [r.id, r]));
+    expect(audit.every((a) => a.actor === 'scheduler' && a.after.reason === 'scheduled' && a.after.managedCertificate === byRun.get(a.target_id)?.name
+      && a.after.templateVersion === byRun.get(a.target_id)?.template_version)).toBe(true);
+    // The next sweep starts the other ten, and nothing twice.
+    expect((await new RenewalScheduler(ormA, s, log, { intervalMs: 1000, maxStartsPerSweep: 120 }).sweep()).started).toBe(10);
+  });
+
+  it('a certificate paused, in backoff, no longer due or given a run after the sweep chose it is not started', async () => {
+    const [paused, backoff, later, running, due] = await declareDue('recheck', 5);
+    const idOf = async (name: string) => (await ormA.em.fork().execute<{ id: string }[]>('select id from managed_certificates where name = ?', [name]))[0]!.id;
+    const ids = await Promise.all([paused, backoff, later, running, due].map((n) => idOf(n!)));
+    const em = ormA.em.fork();
+    await em.execute(`update managed_certificates set state = 'paused' where name = ?`, [paused]);
+    await em.execute(`update managed_certificates set backoff_until = now() + interval '1 hour' where name = ?`, [backoff]);
+    await em.execute(`update managed_certificates set renew_after = now() + interval '1 day' where name = ?`, [later]);
+    const now = new Date();
+    expect(await ormA.em.fork().transactional((tx) => startDueRuns(tx, s, [ids[3]!], now))).toBe(1);
+    expect(await ormA.em.fork().transactional((tx) => startDueRuns(tx, s, ids, now))).toBe(1);
+    const started = await ormA.em.fork().execute<{ name: string; n: number }[]>(
+      `select m.name, count(r.id)::int as n from managed_certificates m left join workflow_runs r on r.managed_certificate_id = m.id
+        where m.id = any(?::uuid[]) group by m.name order by m.name`, [pgArray(ids)]);
+    expect(Object.fromEntries(started.map((r) => [r.name, r.n]))).toEqual({ [paused!]: 0, [backoff!]: 0, [later!]: 0, [running!]: 1, [due!]: 1 });
+  });
 });
+
+/** `n` managed certificates of the default template, due a minute ago and earlier (the first oldest); their names. */
+async function declareDue(label: string, n: number): Promise<string[]> {
+  const em = ormA.em.fork();
+  const [template] = await em.execute<{ id: string; current_version: number }[]>(`select id, current_version from templates where name = 'default'`);
+  const rows = await em.execute<{ name: string }[]>(
+    `insert into managed_certificates (id, name, template_id, dns_names, ip_addresses, labels, targets, state, adopted_by,
+        current_not_before, current_not_after, renew_after, renewal_computed_with_version, consecutive_failures, created_at, updated_at)
+     select gen_random_uuid(), ? || '-' || lpad(i::text, 4, '0'), ?, jsonb_build_array('c' || i || '.' || ? || '.example'), '[]'::jsonb, '{}'::jsonb, '[]'::jsonb, 'active', 'test',
+        now() - interval '60 days', now() + interval '20 days', now() - interval '1 hour' + i * interval '1 second', ?, 0, now(), now()
+       from generate_series(1, ?) i
+     returning name`, [label, template!.id, label, template!.current_version, n]);
+  return rows.map((r) => r.name).sort();
+}

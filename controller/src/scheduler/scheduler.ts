@@ -2,15 +2,16 @@
 // lock first, so only one replica sweeps at a time (a leader per sweep: a dead leader holds nothing).
 // A sweep (1) lets templates adopt new inventory certificates, (2) recomputes renewal times after a
 // template changed, (3) starts runs for certificates whose window opened, oldest first, at most
-// `maxStartsPerSweep` at a time, so a restart after downtime does not start everything at once. The
-// one-active-run unique index is the last word against duplicates.
+// `maxStartsPerSweep` at a time, so a restart after downtime does not start everything at once, in
+// batches of a few statements each (startDueRuns). The one-active-run unique index is the last word
+// against duplicates.
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '../log.js';
 import type { Subjects } from '../messaging/subjects.js';
 import { ManagedCertificate } from '../db/entities/managed-certificate.js';
 import { kickOutbox } from '../workflow/outbox.js';
 import { PeriodicTask } from '../workflow/periodic-task.js';
-import { startRun } from '../workflow/runs.js';
+import { startDueRuns } from '../workflow/runs.js';
 import { adoptByTemplates } from './adoption.js';
 import { computeRenewAfter } from './renewal-window.js';
 import { getTemplateVersion } from '../templates/template-store.js';
@@ -18,6 +19,12 @@ import { watchFleet, type FleetWatchOptions } from './fleet-watch.js';
 import { FINISHED_RUN_STATES_SQL } from '../db/entities/workflow-run.js';
 
 const SCHEDULER_LOCK_KEY = 0x63667363; // "cfsc"
+
+/**
+ * Runs started per transaction: a handful of statements start a whole batch, and the runner can take up
+ * the first batch while the sweep writes the next.
+ */
+const START_BATCH = 50;
 
 export interface SchedulerOptions {
   intervalMs: number;
@@ -52,24 +59,41 @@ export class RenewalScheduler {
   }
 
   async sweep(now: Date = new Date()): Promise<SweepResult> {
-    const result = await this.orm.em.fork().transactional(async (tx) => {
-      const [lock] = await tx.execute<{ locked: boolean }[]>('select pg_try_advisory_xact_lock(?) as locked', [SCHEDULER_LOCK_KEY]);
+    const began = performance.now();
+    // The leader's lock lives in a transaction that does nothing else, held until the whole sweep is done:
+    // the sweep's own work commits in several transactions (on other connections), so runs are worked as
+    // each batch of starts commits, not when the last one does. A leader that dies drops its connection
+    // and with it the lock; what it committed is whole (each transaction is), the rest never happened.
+    const result = await this.orm.em.fork().transactional(async (leader) => {
+      const [lock] = await leader.execute<{ locked: boolean }[]>('select pg_try_advisory_xact_lock(?) as locked', [SCHEDULER_LOCK_KEY]);
       if (!lock?.locked) return { swept: false, adopted: 0, rescheduled: 0, started: 0, raised: 0 };
-      const adopted = await adoptByTemplates(tx, now);
-      const rescheduled = await rescheduleChangedTemplates(tx);
-      const started = await this.startDueRuns(tx, now);
-      const raised = this.options.fleet ? await watchFleet(tx, this.subjects, this.options.fleet, now) : 0;
-      return { swept: true, adopted, rescheduled, started, raised };
+      return this.sweepAsLeader(now);
     });
-    if (result.started > 0 || result.raised > 0) kickOutbox();
-    if (result.started > 0) {
-      kickOutbox();
-      this.log.info(result, 'scheduler: sweep');
-    }
+    if (result.started > 0) this.log.info({ ...result, ms: Math.round(performance.now() - began) }, 'scheduler: sweep');
     return result;
   }
 
-  private async startDueRuns(tx: EntityManager, now: Date): Promise<number> {
+  private async sweepAsLeader(now: Date): Promise<SweepResult> {
+    // Adoption and rescheduling commit before the due certificates are chosen, so a certificate adopted
+    // or rescheduled in this sweep is chosen by its new renewal time.
+    const { adopted, rescheduled, raised, due } = await this.orm.em.fork().transactional(async (tx) => {
+      const adopted = await adoptByTemplates(tx, now);
+      const rescheduled = await rescheduleChangedTemplates(tx);
+      const raised = this.options.fleet ? await watchFleet(tx, this.subjects, this.options.fleet, now) : 0;
+      return { adopted, rescheduled, raised, due: await this.dueCertificates(tx, now) };
+    });
+    if (raised > 0) kickOutbox();
+    let started = 0;
+    for (let i = 0; i < due.length; i += START_BATCH) {
+      const batch = due.slice(i, i + START_BATCH);
+      started += await this.orm.em.fork().transactional((tx) => startDueRuns(tx, this.subjects, batch, now));
+      kickOutbox();
+    }
+    return { swept: true, adopted, rescheduled, started, raised };
+  }
+
+  /** Certificates whose window opened, oldest first, at most maxStartsPerSweep. */
+  private async dueCertificates(tx: EntityManager, now: Date): Promise<string[]> {
     const due = await tx.execute<{ id: string }[]>(
       `select m.id from managed_certificates m
         where m.state = 'active' and m.renew_after <= ? and (m.backoff_until is null or m.backoff_until <= ?)
@@ -77,12 +101,7 @@ export class RenewalScheduler {
                             and r.state not in ${FINISHED_RUN_STATES_SQL})
         order by m.renew_after limit ?`,
       [now, now, this.options.maxStartsPerSweep]);
-    let started = 0;
-    for (const { id } of due) {
-      const managed = await tx.findOneOrFail(ManagedCertificate, { id });
-      if (await startRun(tx, this.subjects, managed, 'scheduled', 'scheduler', now)) started += 1;
-    }
-    return started;
+    return due.map((row) => row.id);
   }
 }
 

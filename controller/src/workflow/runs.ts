@@ -2,13 +2,14 @@
 // a manual rollback policy — roll back or accept. Each is one transaction with its audit entry and the
 // outbox message that makes the runner act.
 import { randomUUID } from 'node:crypto';
-import type { EntityManager } from '@mikro-orm/postgresql';
-import { appendAudit } from '../audit/audit-trail.js';
+import type { EntityDictionary, EntityManager } from '@mikro-orm/postgresql';
+import { appendAudit, appendAuditDeferred, type AuditInput } from '../audit/audit-trail.js';
 import { ManagedCertificate } from '../db/entities/managed-certificate.js';
 import { FINISHED_RUN_STATES, WorkflowRun, FINISHED_RUN_STATES_SQL } from '../db/entities/workflow-run.js';
 import { WorkflowStage } from '../db/entities/workflow-stage.js';
 import type { Subjects } from '../messaging/subjects.js';
-import { enqueueEvent } from './outbox.js';
+import { pgArray } from '../db/pg-array.js';
+import type { StageWork } from './outbox.js';
 import { enterStage, finishRun, runEvent } from './run-transitions.js';
 
 export class RunActionError extends Error {
@@ -25,26 +26,83 @@ export class RunActionError extends Error {
 export async function startRun(
   tx: EntityManager, s: Subjects, managed: ManagedCertificate, reason: 'scheduled' | 'manual', requestedBy: string, now: Date,
 ): Promise<WorkflowRun | null> {
-  const [template] = await tx.execute<{ current_version: number }[]>('select current_version from templates where id = ?', [managed.templateId]);
+  const [template] = await tx.execute<{ id: string }[]>('select id from templates where id = ?', [managed.templateId]);
   if (!template) throw new RunActionError(`the template of ${managed.name} no longer exists`, 409);
-  const id = randomUUID();
-  const inserted = await tx.execute<{ id: string }[]>(
-    `insert into workflow_runs (id, managed_certificate_id, template_id, template_version, state, current_stage, reason, requested_by, context, created_at, updated_at)
-     values (?, ?, ?, ?, 'running', 'discover', ?, ?, '{}'::jsonb, ?, ?)
-     on conflict (managed_certificate_id) where state not in ${FINISHED_RUN_STATES_SQL} do nothing
-     returning id`,
-    [id, managed.id, managed.templateId, template.current_version, reason, requestedBy, now, now]);
-  if (inserted.length === 0) return null;
-  const run = await tx.findOneOrFail(WorkflowRun, { id });
-  await enterStage(tx, s, run, 'discover', now);
-  await enqueueEvent(tx, s, runEvent(run, managed, {
-    kind: 'renewal.started', severity: 'info', summary: `Renewal of ${managed.dnsNames.join(', ')} started (${reason})`,
-    details: { notAfter: managed.currentNotAfter?.toISOString() },
-  }, now));
-  await appendAudit(tx, { actor: requestedBy === 'scheduler' ? 'scheduler' : `token:${requestedBy}`, action: 'run.started', targetType: 'workflow_run', targetId: id,
-    after: { managedCertificate: managed.name, reason, templateVersion: template.current_version } });
-  await tx.flush();
+  const [run] = await insertRuns(tx, s, [managed], reason, requestedBy, null, now);
+  if (!run) return null;
+  await appendAudit(tx, runStartedAudit(run, managed, requestedBy));
   return run;
+}
+
+/**
+ * The scheduler's starts: a run for each of `managedIds` that is still active, due at `now` and out of
+ * backoff (the sweep chose them moments ago; an operator may have paused one since), in a few statements
+ * for all of them. Their audit entries go through the deferred path the workflow's own entries take.
+ * Returns how many started.
+ */
+export async function startDueRuns(tx: EntityManager, s: Subjects, managedIds: readonly string[], now: Date): Promise<number> {
+  if (managedIds.length === 0) return 0;
+  const managed = await tx.find(ManagedCertificate, { id: { $in: [...managedIds] } });
+  const runs = await insertRuns(tx, s, managed, 'scheduled', 'scheduler', now, now);
+  const byId = new Map(managed.map((m) => [m.id, m]));
+  await appendAuditDeferred(tx, runs.map((run) => runStartedAudit(run, byId.get(run.managedCertificateId)!, 'scheduler')));
+  return runs.length;
+}
+
+/**
+ * What starting runs writes, for any number of certificates at once: the runs (one statement; the
+ * one-active-run index skips a certificate that has one), their discover stages, and in the outbox
+ * each run's work message and renewal.started event. With `dueAt`, only certificates still due then.
+ */
+async function insertRuns(
+  tx: EntityManager, s: Subjects, managed: readonly ManagedCertificate[], reason: 'scheduled' | 'manual', requestedBy: string, dueAt: Date | null, now: Date,
+): Promise<WorkflowRun[]> {
+  if (managed.length === 0) return [];
+  const stillDue = dueAt ? `m.state = 'active' and m.renew_after <= ? and (m.backoff_until is null or m.backoff_until <= ?)` : 'true';
+  const rows = await tx.execute<EntityDictionary<WorkflowRun>[]>(
+    `insert into workflow_runs (id, managed_certificate_id, template_id, template_version, state, current_stage, reason, requested_by, context, created_at, updated_at)
+     select d.run_id, m.id, m.template_id, t.current_version, 'running', 'discover', ?, ?, '{}'::jsonb, ?, ?
+       from unnest(?::uuid[], ?::uuid[]) as d(run_id, managed_id)
+       join managed_certificates m on m.id = d.managed_id
+       join templates t on t.id = m.template_id
+      where ${stillDue}
+     on conflict (managed_certificate_id) where state not in ${FINISHED_RUN_STATES_SQL} do nothing
+     returning *`,
+    [reason, requestedBy, now, now, pgArray(managed.map(() => randomUUID())), pgArray(managed.map((m) => m.id)), ...(dueAt ? [dueAt, dueAt] : [])]);
+  if (rows.length === 0) return [];
+  const runs = rows.map((row) => tx.map(WorkflowRun, row));
+  // A new run's first stage, as enterStage makes it (one statement instead of one per run).
+  await tx.execute(
+    `insert into workflow_stages (run_id, stage, seq, state, attempts, active_ms, history)
+     select id, 'discover', 1, 'pending', 0, 0, '[]'::jsonb from unnest(?::uuid[]) as id`,
+    [pgArray(runs.map((r) => r.id))], 'run');
+  const byId = new Map(managed.map((m) => [m.id, m]));
+  const messages = runs.flatMap((run) => {
+    const m = byId.get(run.managedCertificateId)!;
+    const work: StageWork = { runId: run.id, stage: 'discover' };
+    const event = runEvent(run, m, {
+      kind: 'renewal.started', severity: 'info', summary: `Renewal of ${m.dnsNames.join(', ')} started (${reason})`,
+      details: { notAfter: m.currentNotAfter?.toISOString() },
+    }, now);
+    // The same ids, subjects and payloads as enqueueStage and enqueueEvent write.
+    return [
+      { msgId: `${run.id}:discover:${randomUUID()}`, subject: s.work('discover'), payload: work },
+      { msgId: event.id, subject: s.event(event.kind), payload: event },
+    ];
+  });
+  await tx.execute(
+    `insert into outbox (msg_id, subject, payload, created_at)
+     select e->>'msgId', e->>'subject', e->'payload', now() from jsonb_array_elements(?::jsonb) with ordinality as x(e, n) order by n
+     on conflict (msg_id) do nothing`,
+    [JSON.stringify(messages)], 'run');
+  return runs;
+}
+
+function runStartedAudit(run: WorkflowRun, managed: ManagedCertificate, requestedBy: string): AuditInput {
+  return {
+    actor: requestedBy === 'scheduler' ? 'scheduler' : `token:${requestedBy}`, action: 'run.started', targetType: 'workflow_run', targetId: run.id,
+    after: { managedCertificate: managed.name, reason: run.reason, templateVersion: run.templateVersion },
+  };
 }
 
 /** Progress a stage keeps in the run's context: a retried stage starts afresh (new jobs, new deploy ids). */
