@@ -175,6 +175,13 @@ export function overlappingSpans(spans: StageAttemptSpan[]): [StageAttemptSpan, 
   for (const span of spans) byRun.set(span.runId, [...(byRun.get(span.runId) ?? []), span]);
   const overlaps: [StageAttemptSpan, StageAttemptSpan][] = [];
   for (const list of byRun.values()) {
+    // Stages fused into one transaction log one line each with the transaction's span: count it once.
+    const seen = new Set<string>();
+    const unique = list.filter((span) => {
+      const key = `${span.replica}:${span.lockedAt}:${span.releasedAt}`;
+      return !seen.has(key) && seen.add(key);
+    });
+    list.splice(0, list.length, ...unique);
     list.sort((a, b) => a.lockedAt - b.lockedAt);
     for (let i = 1; i < list.length; i++) {
       if (list[i]!.lockedAt < list[i - 1]!.releasedAt) overlaps.push([list[i - 1]!, list[i]!]);

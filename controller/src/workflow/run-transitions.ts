@@ -19,7 +19,11 @@ export function failureBackoffMs(consecutiveFailures: number): number {
   return hours * 3600_000;
 }
 
-export async function enterStage(tx: EntityManager, s: Subjects, run: WorkflowRun, stage: StageName, now: Date): Promise<void> {
+/**
+ * Makes `stage` the run's current stage, with its work message in the outbox — unless the caller works
+ * it in this same transaction (the runner's fused chain), which then needs none.
+ */
+export async function enterStage(tx: EntityManager, s: Subjects, run: WorkflowRun, stage: StageName, now: Date, options = { workMessage: true }): Promise<void> {
   const existing = await tx.findOne(WorkflowStage, { runId: run.id, stage });
   if (existing) {
     // Re-entering (an operator's retry, or rollback after a manual decision): keep the history.
@@ -38,7 +42,7 @@ export async function enterStage(tx: EntityManager, s: Subjects, run: WorkflowRu
   }
   run.currentStage = stage;
   run.updatedAt = now;
-  await enqueueStage(tx, s, { runId: run.id, stage }, `${run.id}:${stage}:${randomUUID()}`);
+  if (options.workMessage) await enqueueStage(tx, s, { runId: run.id, stage }, `${run.id}:${stage}:${randomUUID()}`);
 }
 
 export function runEvent(run: WorkflowRun, managed: ManagedCertificate, input: EventInput, now: Date): CertflowEvent {

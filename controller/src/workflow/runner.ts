@@ -34,9 +34,22 @@ type Processed = 'handled' | 'busy';
 /** Stages one worker may run back to back for one run before it lets the queue decide again. */
 const MAX_CHAINED_STAGES = 12;
 
+/** Where the run goes after a stage: `fused` in the same transaction, `next` in a new one after commit. */
+interface Chain {
+  fused?: StageName;
+  next?: StageName;
+}
+
 class StageAttemptFailed extends Error {
   constructor(override readonly cause: unknown, readonly attempt: number, readonly elapsedMs: number, readonly startedAt: Date) {
     super(cause instanceof Error ? cause.message : String(cause));
+  }
+}
+
+/** A stage worked in a fused chain failed: the chain's transaction is rolled back and worked stage by stage. */
+class FusedStageFailed extends Error {
+  constructor(readonly stage: StageName, cause: StageAttemptFailed) {
+    super(cause.message);
   }
 }
 
@@ -142,23 +155,50 @@ export class WorkflowRunner {
     return cached;
   }
 
-  /** Works one stage of one run. Exported behaviour for tests: call it directly without NATS. */
-  async process(runId: string, stageName: StageName, depth = 0): Promise<Processed> {
+  /**
+   * Works one stage of one run (exported behaviour for tests: call it directly without NATS). When the
+   * stage is done and the run moves on, the next stage is worked at once in the same transaction, under
+   * the same row lock ("fused"): a chain like discover → trigger → select-ca → approve-issue → issue
+   * commits once, and only the stage where it stops gets a work message. If a fused stage's handler
+   * fails, the whole transaction is rolled back and the first stage is worked again alone, so a failure
+   * is always recorded against the stage that failed, and the stages before it are kept.
+   */
+  async process(runId: string, stageName: StageName, depth = 0, fuse = true): Promise<Processed> {
     const em = this.orm.em.fork();
     const afterCommit: (() => void | Promise<void>)[] = [];
     const lock = { at: 0 };
-    const chain: { next?: StageName } = {};
+    const chain: Chain = {};
     let result: Processed;
+    let fused = 0;
+    const worked: StageName[] = [stageName];
     try {
       result = await em.transactional(async (tx) => {
         try {
-          return await this.attempt(tx, runId, stageName, afterCommit, lock, chain);
+          const first = await this.attempt(tx, runId, stageName, afterCommit, lock, chain, fuse && depth < MAX_CHAINED_STAGES);
+          while (chain.fused) {
+            const next = chain.fused;
+            chain.fused = undefined;
+            fused += 1;
+            worked.push(next);
+            try {
+              await this.attempt(tx, runId, next, afterCommit, lock, chain, depth + fused < MAX_CHAINED_STAGES);
+            } catch (err) {
+              throw err instanceof StageAttemptFailed ? new FusedStageFailed(next, err) : err;
+            }
+          }
+          return first;
         } finally {
-          // While the row was locked (commit follows): two of these lines for one run never overlap in time.
-          if (lock.at) this.deps.log.debug({ runId, stage: stageName, replica: process.pid, lockedAt: lock.at, releasedAt: Date.now() }, 'stage attempt');
+          // While the row was locked (commit follows), one line per stage worked: two of these lines for one
+          // run from different replicas never overlap in time.
+          const releasedAt = Date.now();
+          if (lock.at) for (const stage of worked) this.deps.log.debug({ runId, stage, replica: process.pid, lockedAt: lock.at, releasedAt }, 'stage attempt');
         }
       });
     } catch (err) {
+      if (err instanceof FusedStageFailed) {
+        this.deps.log.debug({ runId, stage: stageName, failed: err.stage, err: err.message }, 'workflow runner: a fused stage failed; working the chain one stage at a time');
+        return this.process(runId, stageName, depth, false);
+      }
       if (!(err instanceof StageAttemptFailed)) throw err;
       await this.orm.em.fork().transactional((tx) => this.recordFailedAttempt(tx, runId, stageName, err));
       result = 'handled';
@@ -167,22 +207,24 @@ export class WorkflowRunner {
     for (const fn of afterCommit) {
       try { await fn(); } catch (err) { this.deps.log.warn({ err: (err as Error).message }, 'workflow runner: after-commit action failed'); }
     }
-    // The run moved on to a stage this replica can work right away: work it now instead of waiting for
-    // its message to travel through the outbox, the relay and JetStream (that message still goes out,
-    // and finds the stage done). Bounded, so one run cannot hold a worker slot for ever.
-    if (chain.next && depth < MAX_CHAINED_STAGES) await this.process(runId, chain.next, depth + 1);
+    // The run moved on to a stage this replica can work right away but not in the same transaction
+    // (a failure leading to rollback, or fusing was off): work it now instead of waiting for its message
+    // to travel through the outbox, the relay and JetStream (that message still goes out, and finds the
+    // stage done). Bounded, so one run cannot hold a worker slot for ever.
+    if (chain.next && depth + fused < MAX_CHAINED_STAGES) await this.process(runId, chain.next, depth + fused + 1);
     return result;
   }
 
+  /** `mayFuse`: when the stage is done and the run goes on, the next stage is left to the caller's transaction (chain.fused). */
   private async attempt(
-    tx: EntityManager, runId: string, stageName: StageName, afterCommit: (() => void | Promise<void>)[], lock: { at: number }, chain: { next?: StageName },
+    tx: EntityManager, runId: string, stageName: StageName, afterCommit: (() => void | Promise<void>)[], lock: { at: number }, chain: Chain, mayFuse: boolean,
   ): Promise<Processed> {
     const locked = await tx.execute<{ id: string }[]>('select id from workflow_runs where id = ? for update skip locked', [runId]);
     if (locked.length === 0) {
       const [exists] = await tx.execute<{ id: string }[]>('select id from workflow_runs where id = ?', [runId]);
       return exists ? 'busy' : 'handled';
     }
-    lock.at = Date.now();
+    lock.at ||= Date.now();
     const run = await tx.findOneOrFail(WorkflowRun, { id: runId });
     // Stale work: the run ended, moved on, or is parked for a person; its own wake-ups will come.
     if (FINISHED_RUN_STATES.includes(run.state) || run.currentStage !== stageName) return 'handled';
@@ -219,18 +261,24 @@ export class WorkflowRunner {
     }
     const elapsed = Date.now() - started;
     for (const event of pendingEvents) await enqueueEvent(tx, this.deps.subjects, runEvent(run, managed, event, now));
-    await this.applyOutcome(tx, { run, stage, managed, template: template.document, context, outcome, attempt, elapsed, startedAt, now, audit: pendingAudit });
+    const fuseNext = mayFuse && outcome.type === 'done';
+    await this.applyOutcome(tx, { run, stage, managed, template: template.document, context, outcome, attempt, elapsed, startedAt, now, audit: pendingAudit, fuseNext });
     await appendAuditDeferred(tx, pendingAudit);
     failpoint(`${stageName}:after-handler`, `${stageName}:after-handler:${outcome.type}`);
     // First after commit: before the relay publishes the next stage and before the message is acked.
     afterCommit.unshift(() => failpoint(`${stageName}:after-commit`, `${stageName}:after-commit:${outcome.type}`));
-    if (run.state === 'running' && run.currentStage !== stageName) chain.next = run.currentStage as StageName;
+    if (run.state === 'running' && run.currentStage !== stageName) {
+      if (fuseNext) chain.fused = run.currentStage as StageName;
+      else chain.next = run.currentStage as StageName;
+    }
     return 'handled';
   }
 
   private async applyOutcome(tx: EntityManager, a: {
     run: WorkflowRun; stage: WorkflowStage; managed: StageContext['managed']; template: StageContext['template'];
     context: Record<string, unknown>; outcome: StageOutcome; attempt: number; elapsed: number; startedAt: Date; now: Date; audit: AuditInput[];
+    /** The next stage runs in this transaction: it needs no work message. */
+    fuseNext: boolean;
   }): Promise<void> {
     const { run, stage, managed, outcome, now } = a;
     const s = this.deps.subjects;
@@ -267,7 +315,7 @@ export class WorkflowRunner {
         await finishRun(tx, s, run, managed, outcome.finishAs ?? 'succeeded', outcome.finishAs && outcome.finishAs !== 'succeeded' ? run.error ?? null : null, now);
       } else {
         run.state = 'running';
-        await enterStage(tx, s, run, next, now);
+        await enterStage(tx, s, run, next, now, { workMessage: !a.fuseNext });
       }
       return;
     }
