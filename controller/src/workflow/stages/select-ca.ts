@@ -1,10 +1,12 @@
 // select-ca: walks the template's CA policy in order, keeps the entries whose conditions hold, and takes
 // the first CA that is healthy. An unhealthy CA is skipped and the fallback is recorded in the run.
+// Runs selecting together share one health check per CA (ca-health.ts).
 import type { ManagedCertificate } from '../../db/entities/managed-certificate.js';
 import { isHealthChecked } from '../../issuers/issuer.js';
 import type { TemplateDocument } from '../../templates/template-document.js';
 import type { StageHandler } from '../stage-handler.js';
 import { PermanentStageError } from '../stage-handler.js';
+import { sharedHealth } from '../ca-health.js';
 
 export const selectCa: StageHandler = async (ctx) => {
   const { template, managed, tx, deps, signal } = ctx;
@@ -17,7 +19,7 @@ export const selectCa: StageHandler = async (ctx) => {
     try {
       const issuer = await deps.loadIssuer(tx, entry.ca);
       if (isHealthChecked(issuer)) {
-        const health = await issuer.health(signal);
+        const health = await sharedHealth(entry.ca, issuer, signal);
         if (!health.healthy) {
           skipped.push({ ca: entry.ca, reason: health.detail });
           continue;
