@@ -12,7 +12,7 @@ type Health = Awaited<ReturnType<HealthCheckedIssuer['health']>>;
 const inFlight = new Map<string, Promise<Health>>();
 const healthyUntil = new Map<string, { until: number; health: Health }>();
 
-export async function sharedHealth(ca: string, issuer: HealthCheckedIssuer, signal?: AbortSignal, now = Date.now()): Promise<Health> {
+export async function sharedHealth(ca: string, issuer: Pick<HealthCheckedIssuer, 'health'>, signal?: AbortSignal, now = Date.now()): Promise<Health> {
   const recent = healthyUntil.get(ca);
   if (recent && recent.until > now) return recent.health;
   let pending = inFlight.get(ca);

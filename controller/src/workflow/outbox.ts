@@ -23,11 +23,39 @@ export function kickOutbox(): void {
 }
 
 export async function enqueueStage(tx: EntityManager, s: Subjects, work: StageWork, msgId: string): Promise<void> {
-  await insertOutbox(tx, msgId, s.work(work.stage), work as unknown as Record<string, unknown>);
+  const row = stageMessage(s, work, msgId);
+  await insertOutbox(tx, row.msgId, row.subject, row.payload);
 }
 
 export async function enqueueEvent(tx: EntityManager, s: Subjects, event: CertflowEvent): Promise<void> {
-  await insertOutbox(tx, event.id, s.event(event.kind), event as unknown as Record<string, unknown>);
+  const row = eventMessage(s, event);
+  await insertOutbox(tx, row.msgId, row.subject, row.payload);
+}
+
+export interface OutboxRow {
+  msgId: string;
+  subject: string;
+  payload: Record<string, unknown>;
+}
+
+/** The message that enqueueStage writes, for writing many at once with enqueueMany. */
+export function stageMessage(s: Subjects, work: StageWork, msgId: string): OutboxRow {
+  return { msgId, subject: s.work(work.stage), payload: work as unknown as Record<string, unknown> };
+}
+
+/** The message that enqueueEvent writes, for writing many at once with enqueueMany. */
+export function eventMessage(s: Subjects, event: CertflowEvent): OutboxRow {
+  return { msgId: event.id, subject: s.event(event.kind), payload: event as unknown as Record<string, unknown> };
+}
+
+/** Many messages in one statement, in order (a batch of run starts). */
+export async function enqueueMany(tx: EntityManager, rows: OutboxRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await tx.execute(
+    `insert into outbox (msg_id, subject, payload, created_at)
+     select e->>'msgId', e->>'subject', e->'payload', now() from jsonb_array_elements(?::jsonb) with ordinality as x(e, n) order by n
+     on conflict (msg_id) do nothing`,
+    [JSON.stringify(rows)], 'run');
 }
 
 async function insertOutbox(tx: EntityManager, msgId: string, subject: string, payload: Record<string, unknown>): Promise<void> {

@@ -9,7 +9,7 @@ import { FINISHED_RUN_STATES, WorkflowRun, FINISHED_RUN_STATES_SQL } from '../db
 import { WorkflowStage } from '../db/entities/workflow-stage.js';
 import type { Subjects } from '../messaging/subjects.js';
 import { pgArray } from '../db/pg-array.js';
-import type { StageWork } from './outbox.js';
+import { enqueueMany, eventMessage, stageMessage, type StageWork } from './outbox.js';
 import { enterStage, finishRun, runEvent } from './run-transitions.js';
 
 export class RunActionError extends Error {
@@ -84,17 +84,9 @@ async function insertRuns(
       kind: 'renewal.started', severity: 'info', summary: `Renewal of ${m.dnsNames.join(', ')} started (${reason})`,
       details: { notAfter: m.currentNotAfter?.toISOString() },
     }, now);
-    // The same ids, subjects and payloads as enqueueStage and enqueueEvent write.
-    return [
-      { msgId: `${run.id}:discover:${randomUUID()}`, subject: s.work('discover'), payload: work },
-      { msgId: event.id, subject: s.event(event.kind), payload: event },
-    ];
+    return [stageMessage(s, work, `${run.id}:discover:${randomUUID()}`), eventMessage(s, event)];
   });
-  await tx.execute(
-    `insert into outbox (msg_id, subject, payload, created_at)
-     select e->>'msgId', e->>'subject', e->'payload', now() from jsonb_array_elements(?::jsonb) with ordinality as x(e, n) order by n
-     on conflict (msg_id) do nothing`,
-    [JSON.stringify(messages)], 'run');
+  await enqueueMany(tx, messages);
   return runs;
 }
 
