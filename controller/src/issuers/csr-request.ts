@@ -1,7 +1,11 @@
 // Reading a CSR and holding it to the request: its signature must verify (the requester holds the key),
 // its key must be one certflow knows, and it must ask for exactly the names the workflow asked for.
 // Shared by every issuer, so a CA never signs names the template did not name.
-import { createPublicKey } from 'node:crypto';
+// A CSR is checked on every stage call that issues from it (an ACME CA's prepare, complete and their
+// retries), and reading one costs milliseconds (ASN.1 decoding, key import, signature): what the CSR
+// itself says (its key type, signature, names) is kept for the last CSRs read; the request's names are
+// held against it on every call.
+import { constants, createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import { x509 } from '../../../proto/shared/x509.js';
 import type { KeyType } from '../db/entities/certificate-authority.js';
@@ -35,13 +39,15 @@ function uniqueLower(names: string[]): string[] {
   return [...new Set(names.map((n) => n.toLowerCase().replace(/\.$/, '')))];
 }
 
-function keyTypeOf(csr: x509.Pkcs10CertificateRequest): KeyType {
-  let key;
+function publicKeyOf(csr: x509.Pkcs10CertificateRequest): KeyObject {
   try {
-    key = createPublicKey({ key: Buffer.from(csr.publicKey.rawData), format: 'der', type: 'spki' });
+    return createPublicKey({ key: Buffer.from(csr.publicKey.rawData), format: 'der', type: 'spki' });
   } catch (cause) {
     throw new InvalidCsrError('the CSR\'s public key cannot be read', { cause });
   }
+}
+
+function keyTypeOf(key: KeyObject): KeyType {
   const details = key.asymmetricKeyDetails ?? {};
   if (key.asymmetricKeyType === 'ec') {
     if (details.namedCurve === 'prime256v1') return 'ecdsa-p256';
@@ -73,6 +79,77 @@ function requestedNames(csr: x509.Pkcs10CertificateRequest): { dns: string[]; ip
   return { dns: uniqueLower(dns), ips: [...new Set(ips)], commonName: cns[0] ?? null };
 }
 
+/** The DER of the CSR's CertificationRequestInfo (what its signature covers): the outer SEQUENCE's first element. */
+function signedPartOf(der: Buffer): Buffer {
+  // A DER header: the tag, then a short length (< 0x80) or 0x80 + the number of length bytes that follow.
+  const header = (at: number): { content: number; length: number } => {
+    const first = der[at + 1]!;
+    if (first < 0x80) return { content: at + 2, length: first };
+    const bytes = first & 0x7f;
+    if (bytes === 0 || bytes > 4 || at + 2 + bytes > der.length) throw new Error('bad DER length');
+    return { content: at + 2 + bytes, length: der.readUIntBE(at + 2, bytes) };
+  };
+  if (der[0] !== 0x30) throw new Error('not a DER SEQUENCE');
+  const inner = header(0).content;
+  const info = header(inner);
+  if (der[inner] !== 0x30 || info.content + info.length > der.length) throw new Error('no CertificationRequestInfo');
+  return der.subarray(inner, info.content + info.length);
+}
+
+const NODE_HASHES: Record<string, string> = { 'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512' };
+
+/**
+ * Whether the CSR is signed by its own key. ECDSA and RSA PKCS#1 v1.5 signatures (what agents and common
+ * tools make) are checked with the key already imported; anything else by the x509 library.
+ */
+async function signatureVerifies(csr: x509.Pkcs10CertificateRequest, key: KeyObject): Promise<boolean> {
+  const algorithm = csr.signatureAlgorithm as { name?: string; hash?: string | { name?: string } };
+  const hash = NODE_HASHES[(typeof algorithm.hash === 'string' ? algorithm.hash : algorithm.hash?.name) ?? ''];
+  const tbs = signedPartOf(Buffer.from(csr.rawData));
+  // X.509 carries ECDSA signatures DER-encoded, which is node's default.
+  const signature = Buffer.from(csr.signature);
+  if (hash && algorithm.name === 'ECDSA' && key.asymmetricKeyType === 'ec') return verify(hash, tbs, key, signature);
+  if (hash && algorithm.name === 'RSASSA-PKCS1-v1_5' && key.asymmetricKeyType === 'rsa') {
+    return verify(hash, tbs, { key, padding: constants.RSA_PKCS1_PADDING }, signature);
+  }
+  return csr.verify();
+}
+
+/** What a CSR says by itself, read once and verified. */
+interface ReadCsr {
+  csr: x509.Pkcs10CertificateRequest;
+  keyType: KeyType;
+  names: { dns: string[]; ips: string[]; commonName: string | null };
+}
+
+// The CSRs read last, by PEM (insertion order: the oldest is dropped first). Only CSRs that passed.
+const MAX_REMEMBERED_CSRS = 512;
+const readCsrs = new Map<string, ReadCsr>();
+
+async function readCsr(pem: string): Promise<ReadCsr> {
+  const remembered = readCsrs.get(pem);
+  if (remembered) return remembered;
+  let csr: x509.Pkcs10CertificateRequest;
+  try {
+    csr = new x509.Pkcs10CertificateRequest(pem);
+  } catch (cause) {
+    throw new InvalidCsrError(`the CSR is not a valid PKCS#10 request: ${(cause as Error).message}`, { cause });
+  }
+  const key = publicKeyOf(csr);
+  const keyType = keyTypeOf(key);
+  let verified = false;
+  try {
+    verified = await signatureVerifies(csr, key);
+  } catch (cause) {
+    throw new InvalidCsrError(`the CSR's signature cannot be checked: ${(cause as Error).message}`, { cause });
+  }
+  if (!verified) throw new InvalidCsrError('the CSR\'s signature does not verify: it was not signed by the key it carries');
+  const read: ReadCsr = { csr, keyType, names: requestedNames(csr) };
+  readCsrs.set(pem, read);
+  if (readCsrs.size > MAX_REMEMBERED_CSRS) readCsrs.delete(readCsrs.keys().next().value!);
+  return read;
+}
+
 function sameSet(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((x) => b.includes(x));
 }
@@ -90,23 +167,10 @@ export async function checkCsr(req: IssueRequest): Promise<CheckedCsr> {
   if (typeof req.csrPem !== 'string' || !req.csrPem.includes('-----BEGIN CERTIFICATE REQUEST-----')) {
     throw new InvalidCsrError('the CSR is not a PEM "CERTIFICATE REQUEST" block');
   }
-  let csr: x509.Pkcs10CertificateRequest;
-  try {
-    csr = new x509.Pkcs10CertificateRequest(req.csrPem);
-  } catch (cause) {
-    throw new InvalidCsrError(`the CSR is not a valid PKCS#10 request: ${(cause as Error).message}`, { cause });
-  }
-  const keyType = keyTypeOf(csr);
-  let verified = false;
-  try {
-    verified = await csr.verify();
-  } catch (cause) {
-    throw new InvalidCsrError(`the CSR's signature cannot be checked: ${(cause as Error).message}`, { cause });
-  }
-  if (!verified) throw new InvalidCsrError('the CSR\'s signature does not verify: it was not signed by the key it carries');
-
-  const asked = requestedNames(csr);
-  const csrDns = asked.dns;
+  const { csr, keyType, names: asked } = await readCsr(req.csrPem);
+  // Copies: the remembered names are shared by every check of this CSR.
+  const csrDns = [...asked.dns];
+  const csrIps = [...asked.ips];
   if (asked.commonName !== null) {
     const cn = asked.commonName.toLowerCase().replace(/\.$/, '');
     const cnIsIp = isIP(cn) !== 0;
@@ -115,11 +179,11 @@ export async function checkCsr(req: IssueRequest): Promise<CheckedCsr> {
     }
     // A CSR may carry its only name in the CN (no SAN): it then counts as requested.
     if (!cnIsIp && !csrDns.includes(cn)) csrDns.push(cn);
-    if (cnIsIp && !asked.ips.includes(canonicalIp(cn))) asked.ips.push(canonicalIp(cn));
+    if (cnIsIp && !csrIps.includes(canonicalIp(cn))) csrIps.push(canonicalIp(cn));
   }
-  if (!sameSet(csrDns, dnsNames) || !sameSet(asked.ips, ipAddresses)) {
+  if (!sameSet(csrDns, dnsNames) || !sameSet(csrIps, ipAddresses)) {
     const expected = [...dnsNames, ...ipAddresses].join(', ');
-    const got = [...csrDns, ...asked.ips].join(', ') || '(none)';
+    const got = [...csrDns, ...csrIps].join(', ') || '(none)';
     throw new InvalidCsrError(`the CSR requests ${got} but the certificate must name exactly ${expected}`);
   }
   return { csr, keyType, dnsNames, ipAddresses, commonName: asked.commonName };

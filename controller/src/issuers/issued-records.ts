@@ -60,31 +60,44 @@ function sameRequest(caName: string, key: string, row: RecordRow, hash: string):
   }
 }
 
-/** The certificate recorded for this key, if there is one (checked against the request). */
-export async function findRecorded(em: EntityManager, ca: { id: string; name: string }, req: IssueRequest): Promise<IssuedCertificate | null> {
+/**
+ * The request's key as stored (checked against the request): null when it was never reserved, else the
+ * certificate recorded for it, if any. Rows are never deleted, so a key seen reserved stays reserved.
+ */
+export async function findReservation(
+  em: EntityManager, ca: { id: string; name: string }, req: IssueRequest,
+): Promise<{ certificate: IssuedCertificate | null } | null> {
   const key = checkKey(req.idempotencyKey);
-  const [row] = await em.fork().getConnection().execute<RecordRow[]>(
+  const [row] = await em.getConnection().execute<RecordRow[]>(
     `select ${RECORD_COLUMNS} from issued_certificates where ca_id = ? and idempotency_key = ?`, [ca.id, key]);
   if (!row) return null;
   sameRequest(ca.name, key, row, requestSha256(req));
-  return recorded(row);
+  return { certificate: recorded(row) };
+}
+
+/** The certificate recorded for this key, if there is one (checked against the request). */
+export async function findRecorded(em: EntityManager, ca: { id: string; name: string }, req: IssueRequest): Promise<IssuedCertificate | null> {
+  return (await findReservation(em, ca, req))?.certificate ?? null;
 }
 
 /**
  * Writes and commits the request's key (without a certificate) unless it exists; an issuer that orders in
  * steps (StagedIssuer.prepare) calls this before placing the order, as issueOnce does before signing.
+ * True when this call wrote it.
  */
-export async function reserveIdempotencyKey(em: EntityManager, ca: { id: string; name: string }, req: IssueRequest, names: string[]): Promise<void> {
+export async function reserveIdempotencyKey(em: EntityManager, ca: { id: string; name: string }, req: IssueRequest, names: string[]): Promise<boolean> {
   const key = checkKey(req.idempotencyKey);
-  await em.fork().getConnection().execute(
+  const inserted = await em.getConnection().execute<{ id: string }[]>(
     `insert into issued_certificates (id, ca_id, idempotency_key, request_sha256, names, requested_at)
-     values (?, ?, ?, ?, ?::jsonb, ?) on conflict (ca_id, idempotency_key) do nothing`,
-    [randomUUID(), ca.id, key, requestSha256(req), JSON.stringify(names), new Date()], 'run');
+     values (?, ?, ?, ?, ?::jsonb, ?) on conflict (ca_id, idempotency_key) do nothing returning id`,
+    [randomUUID(), ca.id, key, requestSha256(req), JSON.stringify(names), new Date()]);
+  return inserted.length > 0;
 }
 
 /**
  * Returns the certificate recorded for the request's key, or runs `sign` once and records its result.
- * `names` is what the record lists (DNS names then IP addresses).
+ * `names` is what the record lists (DNS names then IP addresses). `reserved`: the caller saw the key
+ * reserved (findReservation, or its own reserveIdempotencyKey), so it is not written again.
  */
 export async function issueOnce(
   em: EntityManager,
@@ -92,15 +105,22 @@ export async function issueOnce(
   req: IssueRequest,
   names: string[],
   sign: () => Promise<IssuedCertificate>,
+  options: { reserved?: boolean } = {},
 ): Promise<IssuedCertificate> {
   const key = checkKey(req.idempotencyKey);
   const hash = requestSha256(req);
   // Step 1, committed on its own: the key exists before the CA does anything.
-  await reserveIdempotencyKey(em, ca, req, names);
+  if (!options.reserved) await reserveIdempotencyKey(em, ca, req, names);
   // Step 2: sign and record under the row's lock.
   return em.fork().transactional(async (tx) => {
-    const [row] = await tx.execute<RecordRow[]>(
+    const lockRow = () => tx.execute<RecordRow[]>(
       `select ${RECORD_COLUMNS} from issued_certificates where ca_id = ? and idempotency_key = ? for update`, [ca.id, key]);
+    let [row] = await lockRow();
+    if (!row) {
+      // Not there after all: reserved now, committed on its own connection, then locked (read committed sees it).
+      await reserveIdempotencyKey(em, ca, req, names);
+      [row] = await lockRow();
+    }
     sameRequest(ca.name, key, row, hash);
     const existing = recorded(row);
     if (existing) return existing;

@@ -12,7 +12,7 @@ import type { SecretBox } from '../../crypto/master-key.js';
 import { checkKeyTypeAllowed, checkNamesAllowed, type CaPolicy } from '../ca-policy.js';
 import { checkCsr, type CheckedCsr } from '../csr-request.js';
 import {
-  findRecorded, issueOnce, normalizeSerial, reserveIdempotencyKey, revokeRecorded, UnknownSerialError, type RevocationResult,
+  findRecorded, findReservation, issueOnce, normalizeSerial, reserveIdempotencyKey, revokeRecorded, UnknownSerialError, type RevocationResult,
 } from '../issued-records.js';
 import {
   IssuerPolicyError, IssuerUnavailableError, type AgentHttp01Setup, type HealthCheckedIssuer, type Http01Responder, type IssueRequest,
@@ -22,8 +22,10 @@ import { REVOCATION_REASONS, type RevocationReason } from '../revocation-reasons
 import type { AcmeConfig, AcmeSecrets } from './acme-config.js';
 import { AcmeChallengeError, acmeError, type AcmeStep } from './acme-errors.js';
 import { findOrderUrl, saveOrderUrl } from './acme-orders.js';
-import { loadAcmeSecrets, loadOrCreateAccount, parseAcmeSetup, saveAccountUrl } from './acme-store.js';
-import { closeOriginUntil, parseRetryAfter, trustForOrigin, waitForOrigin, withAcmeContext, type AcmeCallContext } from './acme-transport.js';
+import { loadOrCreateAccount, openAcmeSetup, readSealedAcmeSecrets, saveAccountUrl } from './acme-store.js';
+import {
+  closeOriginUntil, parseRetryAfter, trustForOrigin, tuneClient, waitForOrigin, withAcmeContext, type AcmeCallContext,
+} from './acme-transport.js';
 import { challengeRecordName, createDnsProvider, type DnsProvider } from './dns/dns-provider.js';
 import { DnsProviderError } from './dns/exec-dns-provider.js';
 import { ariCertificateId, parseRenewalInfo, RenewalInfoError } from './renewal-info.js';
@@ -35,6 +37,8 @@ export interface AcmeCaRow {
   policy: CaPolicy;
   config: Record<string, unknown>;
   disabled: boolean;
+  /** The CA's sealed operator secrets when the caller read them with the row (null: none); else read on first use. */
+  sealedSecrets?: Buffer | null;
 }
 
 /** Test seams: called at the points a crash matters for idempotency. */
@@ -61,6 +65,9 @@ const POLL_MAX_MS = 3_000;
 
 // One acme-client Client per CA and config per process: the account is looked up once, not per issue.
 const clients = new Map<string, Promise<acme.Client>>();
+// The directory last fetched per CA and config, for what only needs to know whether it offers ARI.
+const DIRECTORY_MAX_AGE_MS = 10 * 60_000;
+const directories = new Map<string, { fetchedAt: number; directory: Directory }>();
 
 /** StagedIssuer.complete: the target's agent already serves the tokens (prepare's challenges). */
 const SERVED_BY_AGENT: Http01Responder = { present: async () => undefined, cleanup: async () => undefined };
@@ -98,7 +105,8 @@ export class AcmeIssuer implements HealthCheckedIssuer, RevokingIssuer, RenewalI
   private async load(): Promise<{ config: AcmeConfig; secrets: AcmeSecrets }> {
     if (this.setup) return this.setup;
     try {
-      this.setup = parseAcmeSetup(this.ca.name, this.ca.config, await loadAcmeSecrets(this.em, this.box, this.ca.name));
+      const sealed = this.ca.sealedSecrets !== undefined ? this.ca.sealedSecrets : await readSealedAcmeSecrets(this.em, this.ca.name);
+      this.setup = openAcmeSetup(this.box, this.ca, sealed);
     } catch (cause) {
       throw new IssuerUnavailableError((cause as Error).message, { cause });
     }
@@ -109,7 +117,7 @@ export class AcmeIssuer implements HealthCheckedIssuer, RevokingIssuer, RenewalI
   /** GETs and checks the directory (uncached: health wants the CA's current answer). */
   private async directory(signal?: AbortSignal): Promise<Directory> {
     const { config } = await this.load();
-    return this.step('directory', async () => {
+    const directory = await this.step('directory', async () => {
       const res = await acme.axios.get(config.directoryUrl, { signal, validateStatus: null } as Parameters<typeof acme.axios.get>[1]);
       if (res.status !== 200) {
         const detail = typeof res.data?.detail === 'string' ? `: ${res.data.detail}` : '';
@@ -117,6 +125,15 @@ export class AcmeIssuer implements HealthCheckedIssuer, RevokingIssuer, RenewalI
       }
       return checkDirectory(config.directoryUrl, res.data);
     }, signal);
+    directories.set(this.configKey, { fetchedAt: Date.now(), directory });
+    return directory;
+  }
+
+  /** The directory fetched within the last minutes, else fetched now: for whether it offers ARI (renewal orders, polls). */
+  private async recentDirectory(signal?: AbortSignal): Promise<Directory> {
+    const known = directories.get(this.configKey);
+    if (known && Date.now() - known.fetchedAt < DIRECTORY_MAX_AGE_MS) return known.directory;
+    return this.directory(signal);
   }
 
   private client(signal?: AbortSignal): Promise<acme.Client> {
@@ -142,6 +159,7 @@ export class AcmeIssuer implements HealthCheckedIssuer, RevokingIssuer, RenewalI
       ...(config.eabKeyId ? { externalAccountBinding: { kid: config.eabKeyId, hmacKey: secrets.eabHmacKey! } } : {}),
       backoffAttempts: attempts, backoffMin: POLL_MIN_MS, backoffMax: POLL_MAX_MS,
     });
+    tuneClient(client);
     if (!account.accountUrl) {
       // Registering an existing key returns its account, so replicas racing here end with one account.
       await this.step('account', () => client.createAccount({
@@ -155,11 +173,11 @@ export class AcmeIssuer implements HealthCheckedIssuer, RevokingIssuer, RenewalI
   async issue(req: IssueRequest, signal?: AbortSignal): Promise<IssuedCertificate> {
     signal?.throwIfAborted();
     if (this.ca.disabled) throw new IssuerUnavailableError(`CA "${this.ca.name}" is disabled`);
-    const previous = await findRecorded(this.em, this.ca, req);
-    if (previous) return previous;
+    const reservation = await findReservation(this.em, this.ca, req);
+    if (reservation?.certificate) return reservation.certificate;
     const { checked, names, config } = await this.checkRequest(req);
-    return withOrderSlot(this.ca.id, config.maxConcurrentOrders,
-      () => issueOnce(this.em, this.ca, req, names, () => this.order(req, checked, signal)), signal);
+    return withOrderSlot(this.ca.id, config.maxConcurrentOrders, () => issueOnce(this.em, this.ca, req, names,
+      () => this.order(req, checked, signal, {}), { reserved: reservation !== null }), signal);
   }
 
   /** http-01 through the target's agent: where it serves the tokens; null for dns-01 (issue() alone works). */
@@ -179,13 +197,24 @@ export class AcmeIssuer implements HealthCheckedIssuer, RevokingIssuer, RenewalI
   async prepare(req: IssueRequest, signal?: AbortSignal): Promise<{ challenges: PendingHttp01Challenge[] }> {
     signal?.throwIfAborted();
     if (this.ca.disabled) throw new IssuerUnavailableError(`CA "${this.ca.name}" is disabled`);
-    if (await findRecorded(this.em, this.ca, req)) return { challenges: [] };
-    const { checked, names, config } = await this.checkRequest({ ...req, http01Responder: SERVED_BY_AGENT });
-    if (config.challenge.type !== 'http-01') throw new IssuerPolicyError(`CA "${this.ca.name}" validates with ${config.challenge.type}: use issue()`);
-    await reserveIdempotencyKey(this.em, this.ca, req, names);
+    let request: Awaited<ReturnType<AcmeIssuer['checkRequest']>>;
+    try {
+      request = await this.checkRequest({ ...req, http01Responder: SERVED_BY_AGENT });
+      if (request.config.challenge.type !== 'http-01') {
+        throw new IssuerPolicyError(`CA "${this.ca.name}" validates with ${request.config.challenge.type}: use issue()`);
+      }
+    } catch (err) {
+      // A recorded certificate stands even if the CA's policy changed since: there is nothing to serve.
+      if (await findRecorded(this.em, this.ca, req)) return { challenges: [] };
+      throw err;
+    }
+    const { checked, names, config } = request;
+    // A key reserved just now has no certificate and no order yet; one reserved before may have either.
+    const fresh = await reserveIdempotencyKey(this.em, this.ca, req, names);
+    if (!fresh && await findRecorded(this.em, this.ca, req)) return { challenges: [] };
     return withOrderSlot(this.ca.id, config.maxConcurrentOrders, async () => {
       const client = await this.client(signal);
-      const order = await this.openOrder(client, req, checked, false, signal);
+      const order = await this.openOrder(client, req, checked, { noOrderYet: fresh }, signal);
       if (order.status !== 'pending') return { challenges: [] };
       const authorizations = await this.step('order', () => client.getAuthorizations(order), signal);
       const challenges: PendingHttp01Challenge[] = [];
@@ -208,11 +237,11 @@ export class AcmeIssuer implements HealthCheckedIssuer, RevokingIssuer, RenewalI
   async complete(req: IssueRequest, signal?: AbortSignal): Promise<IssuedCertificate> {
     signal?.throwIfAborted();
     const served = { ...req, http01Responder: SERVED_BY_AGENT };
-    const previous = await findRecorded(this.em, this.ca, served);
-    if (previous) return previous;
+    const reservation = await findReservation(this.em, this.ca, served);
+    if (reservation?.certificate) return reservation.certificate;
     const { checked, names, config } = await this.checkRequest(served);
-    return withOrderSlot(this.ca.id, config.maxConcurrentOrders,
-      () => issueOnce(this.em, this.ca, served, names, () => this.order(served, checked, signal, true)), signal);
+    return withOrderSlot(this.ca.id, config.maxConcurrentOrders, () => issueOnce(this.em, this.ca, served, names,
+      () => this.order(served, checked, signal, { resumeOnly: true }), { reserved: reservation !== null }), signal);
   }
 
   /** The CSR and names against the CA's policy and challenge type. */
@@ -235,9 +264,9 @@ export class AcmeIssuer implements HealthCheckedIssuer, RevokingIssuer, RenewalI
    * Places (or resumes) the key's order, validates, finalizes with the CSR and downloads the certificate.
    * `resumeOnly` (StagedIssuer.complete): the order prepare placed, whose tokens the agent serves; never a new one.
    */
-  private async order(req: IssueRequest, checked: CheckedCsr, signal?: AbortSignal, resumeOnly = false): Promise<IssuedCertificate> {
+  private async order(req: IssueRequest, checked: CheckedCsr, signal: AbortSignal | undefined, how: OrderOpening): Promise<IssuedCertificate> {
     const client = await this.client(signal);
-    let order = await this.openOrder(client, req, checked, resumeOnly, signal);
+    let order = await this.openOrder(client, req, checked, how, signal);
     if (order.status === 'pending') {
       await this.authorize(client, order, req, signal);
       order = await this.step('order', () => client.getOrder(order), signal);
@@ -254,8 +283,9 @@ export class AcmeIssuer implements HealthCheckedIssuer, RevokingIssuer, RenewalI
   }
 
   /** The key's stored order when it is still usable, else (unless `resumeOnly`) a new one, stored at once. */
-  private async openOrder(client: acme.Client, req: IssueRequest, checked: CheckedCsr, resumeOnly: boolean, signal?: AbortSignal): Promise<acme.Order> {
-    const savedUrl = await findOrderUrl(this.em, this.ca.id, req.idempotencyKey);
+  private async openOrder(client: acme.Client, req: IssueRequest, checked: CheckedCsr, how: OrderOpening, signal?: AbortSignal): Promise<acme.Order> {
+    const resumeOnly = how.resumeOnly ?? false;
+    const savedUrl = how.noOrderYet ? null : await findOrderUrl(this.em, this.ca.id, req.idempotencyKey);
     if (savedUrl) {
       const saved = await this.step('order', () => client.getOrder({ url: savedUrl } as acme.Order), signal);
       if (saved.status !== 'invalid') return saved;
@@ -402,7 +432,7 @@ export class AcmeIssuer implements HealthCheckedIssuer, RevokingIssuer, RenewalI
   /** The `replaces` value for a renewal order, when the CA offers ARI and the old certificate has an identifier. */
   private async replacesId(previousPem: string | undefined, signal?: AbortSignal): Promise<string | null> {
     if (!previousPem) return null;
-    const directory = await this.directory(signal);
+    const directory = await this.recentDirectory(signal);
     if (!directory.renewalInfo) return null;
     try {
       return ariCertificateId(previousPem);
@@ -412,7 +442,7 @@ export class AcmeIssuer implements HealthCheckedIssuer, RevokingIssuer, RenewalI
   }
 
   async renewalInfo(certificatePem: string, signal?: AbortSignal): Promise<RenewalInfo | null> {
-    const directory = await this.directory(signal);
+    const directory = await this.recentDirectory(signal);
     if (!directory.renewalInfo) return null;
     let id: string;
     try {
@@ -437,6 +467,17 @@ export class AcmeIssuer implements HealthCheckedIssuer, RevokingIssuer, RenewalI
       }
     }, signal);
   }
+}
+
+/** How an attempt opens its order. */
+interface OrderOpening {
+  /** The order prepare placed, whose tokens the agent serves; never a new one. */
+  resumeOnly?: boolean;
+  /**
+   * prepare reserved the key just now: no order can be stored for it yet (orders are stored only under a
+   * reserved key), so none is looked up.
+   */
+  noOrderYet?: boolean;
 }
 
 /** The directory document, checked: an object whose required resources are absolute http(s) URLs. */

@@ -3,7 +3,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 
 export async function findOrderUrl(em: EntityManager, caId: string, idempotencyKey: string): Promise<string | null> {
-  const [row] = await em.fork().getConnection().execute<{ order_url: string }[]>(
+  const [row] = await em.getConnection().execute<{ order_url: string }[]>(
     'select order_url from acme_orders where ca_id = ? and idempotency_key = ?', [caId, idempotencyKey]);
   return row?.order_url ?? null;
 }
@@ -11,7 +11,7 @@ export async function findOrderUrl(em: EntityManager, caId: string, idempotencyK
 /** Stores (or replaces, when an earlier order went invalid) the key's order URL, committed at once. */
 export async function saveOrderUrl(em: EntityManager, caId: string, idempotencyKey: string, orderUrl: string): Promise<void> {
   const now = new Date();
-  await em.fork().getConnection().execute(
+  await em.getConnection().execute(
     `insert into acme_orders (ca_id, idempotency_key, order_url, created_at, updated_at) values (?, ?, ?, ?, ?)
      on conflict (ca_id, idempotency_key) do update set order_url = excluded.order_url, updated_at = excluded.updated_at`,
     [caId, idempotencyKey, orderUrl, now, now], 'run');

@@ -22,9 +22,15 @@ export interface StoredAccount {
   accountUrl?: string;
 }
 
+/** The secret `name` as stored (sealed), or null. */
+async function readSealedBytes(em: EntityManager, name: string): Promise<Buffer | null> {
+  const [row] = await em.getConnection().execute<{ sealed: Buffer }[]>('select sealed from secrets where name = ?', [name]);
+  return row ? Buffer.from(row.sealed) : null;
+}
+
 async function readSealed(em: EntityManager, box: SecretBox, name: string): Promise<Buffer | null> {
-  const [row] = await em.fork().getConnection().execute<{ sealed: Buffer }[]>('select sealed from secrets where name = ?', [name]);
-  return row ? box.open(name, Buffer.from(row.sealed)) : null;
+  const sealed = await readSealedBytes(em, name);
+  return sealed ? box.open(name, sealed) : null;
 }
 
 /** Seals `value` as the secret `name` (in `em`'s transaction); `replace` overwrites an existing one. */
@@ -81,6 +87,39 @@ export async function saveAcmeCa(em: EntityManager, box: SecretBox, input: {
 export async function loadAcmeSecrets(em: EntityManager, box: SecretBox, caName: string): Promise<unknown> {
   const opened = await readSealed(em, box, acmeSecretsName(caName));
   return opened ? JSON.parse(opened.toString('utf8')) : {};
+}
+
+/** The CA's operator secrets as stored (sealed), or null when it has none. */
+export function readSealedAcmeSecrets(em: EntityManager, caName: string): Promise<Buffer | null> {
+  return readSealedBytes(em, acmeSecretsName(caName));
+}
+
+// Opened and parsed setups per master key and CA id, each with the stored config and sealed secrets it
+// was made from. It is used while both are byte-for-byte the same: any change of the config (PUT
+// /api/v1/cas) or of the secrets (sealing again always makes other bytes) reads the new ones at once.
+interface OpenedSetup {
+  configText: string;
+  sealed: Buffer | null;
+  setup: { config: AcmeConfig; secrets: AcmeSecrets };
+}
+const openedSetups = new WeakMap<SecretBox, Map<string, OpenedSetup>>();
+
+/** parseAcmeSetup of the CA's stored config and sealed secrets (null: none), opened once per change. */
+export function openAcmeSetup(
+  box: SecretBox, ca: { id: string; name: string; config: unknown }, sealed: Buffer | null,
+): { config: AcmeConfig; secrets: AcmeSecrets } {
+  let byCa = openedSetups.get(box);
+  if (!byCa) openedSetups.set(box, (byCa = new Map()));
+  const configText = JSON.stringify(ca.config);
+  const known = byCa.get(ca.id);
+  if (known && known.configText === configText && (known.sealed === null ? sealed === null : sealed !== null && known.sealed.equals(sealed))) {
+    return known.setup;
+  }
+  const name = acmeSecretsName(ca.name);
+  const secrets: unknown = sealed ? JSON.parse(box.open(name, sealed).toString('utf8')) : {};
+  const setup = parseAcmeSetup(ca.name, ca.config, secrets);
+  byCa.set(ca.id, { configText, sealed, setup });
+  return setup;
 }
 
 /** The CA's account key (and URL if registered), made and sealed on first use. */
