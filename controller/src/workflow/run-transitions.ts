@@ -19,30 +19,45 @@ export function failureBackoffMs(consecutiveFailures: number): number {
   return hours * 3600_000;
 }
 
+/** A run's stages as one transaction knows them: read once, then kept up to date by enterStage. */
+const stagesOfTransaction = new WeakMap<EntityManager, Map<string, WorkflowStage[]>>();
+
+async function stagesOf(tx: EntityManager, runId: string): Promise<WorkflowStage[]> {
+  let runs = stagesOfTransaction.get(tx);
+  if (!runs) stagesOfTransaction.set(tx, (runs = new Map()));
+  let stages = runs.get(runId);
+  if (!stages) runs.set(runId, (stages = await tx.find(WorkflowStage, { runId })));
+  return stages;
+}
+
 /**
  * Makes `stage` the run's current stage, with its work message in the outbox — unless the caller works
- * it in this same transaction (the runner's fused chain), which then needs none.
+ * it in this same transaction (the runner's fused chain), which then needs none. Returns the stage's row.
  */
-export async function enterStage(tx: EntityManager, s: Subjects, run: WorkflowRun, stage: StageName, now: Date, options = { workMessage: true }): Promise<void> {
-  const existing = await tx.findOne(WorkflowStage, { runId: run.id, stage });
-  if (existing) {
+export async function enterStage(
+  tx: EntityManager, s: Subjects, run: WorkflowRun, stage: StageName, now: Date, options = { workMessage: true },
+): Promise<WorkflowStage> {
+  const stages = await stagesOf(tx, run.id);
+  let entered = stages.find((st) => st.stage === stage);
+  if (entered) {
     // Re-entering (an operator's retry, or rollback after a manual decision): keep the history.
-    existing.state = 'pending';
-    existing.error = null;
-    existing.recheckAt = null;
-    existing.deadlineAt = null;
-    existing.stuckReportedAt = null;
-    existing.finishedAt = null;
+    entered.state = 'pending';
+    entered.error = null;
+    entered.recheckAt = null;
+    entered.deadlineAt = null;
+    entered.stuckReportedAt = null;
+    entered.finishedAt = null;
   } else {
-    const [row] = await tx.execute<{ seq: number | null }[]>('select max(seq) as seq from workflow_stages where run_id = ?', [run.id]);
-    tx.create(WorkflowStage, {
-      runId: run.id, stage, seq: (row?.seq ?? 0) + 1, state: 'pending', attempts: 0, startedAt: null, finishedAt: null,
+    entered = tx.create(WorkflowStage, {
+      runId: run.id, stage, seq: Math.max(0, ...stages.map((st) => st.seq)) + 1, state: 'pending', attempts: 0, startedAt: null, finishedAt: null,
       activeMs: 0, output: null, error: null, history: [], recheckAt: null, deadlineAt: null, stuckReportedAt: null,
     });
+    stages.push(entered);
   }
   run.currentStage = stage;
   run.updatedAt = now;
   if (options.workMessage) await enqueueStage(tx, s, { runId: run.id, stage }, `${run.id}:${stage}:${randomUUID()}`);
+  return entered;
 }
 
 export function runEvent(run: WorkflowRun, managed: ManagedCertificate, input: EventInput, now: Date): CertflowEvent {

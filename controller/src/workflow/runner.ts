@@ -37,6 +37,8 @@ const MAX_CHAINED_STAGES = 12;
 /** Where the run goes after a stage: `fused` in the same transaction, `next` in a new one after commit. */
 interface Chain {
   fused?: StageName;
+  /** The fused stage's row, as the transaction entered it. */
+  entered?: WorkflowStage;
   next?: StageName;
 }
 
@@ -219,17 +221,22 @@ export class WorkflowRunner {
   private async attempt(
     tx: EntityManager, runId: string, stageName: StageName, afterCommit: (() => void | Promise<void>)[], lock: { at: number }, chain: Chain, mayFuse: boolean,
   ): Promise<Processed> {
-    const locked = await tx.execute<{ id: string }[]>('select id from workflow_runs where id = ? for update skip locked', [runId]);
-    if (locked.length === 0) {
-      const [exists] = await tx.execute<{ id: string }[]>('select id from workflow_runs where id = ?', [runId]);
-      return exists ? 'busy' : 'handled';
+    // A fused stage's run is locked already (by this transaction), and its stage row is the one just entered.
+    const entered = chain.entered?.stage === stageName ? chain.entered : undefined;
+    chain.entered = undefined;
+    if (!entered) {
+      const locked = await tx.execute<{ id: string }[]>('select id from workflow_runs where id = ? for update skip locked', [runId]);
+      if (locked.length === 0) {
+        const [exists] = await tx.execute<{ id: string }[]>('select id from workflow_runs where id = ?', [runId]);
+        return exists ? 'busy' : 'handled';
+      }
     }
     lock.at ||= Date.now();
     const run = await tx.findOneOrFail(WorkflowRun, { id: runId });
     // Stale work: the run ended, moved on, or is parked for a person; its own wake-ups will come.
     if (FINISHED_RUN_STATES.includes(run.state) || run.currentStage !== stageName) return 'handled';
     if (run.state === 'waiting-operator' || run.state === 'rollback-failed') return 'handled';
-    const stage = await tx.findOne(WorkflowStage, { runId, stage: stageName });
+    const stage = entered ?? await tx.findOne(WorkflowStage, { runId, stage: stageName });
     if (!stage || stage.state === 'succeeded' || stage.state === 'skipped' || stage.state === 'failed') return 'handled';
 
     const managed = await loadManaged(tx, run.managedCertificateId);
@@ -262,14 +269,18 @@ export class WorkflowRunner {
     const elapsed = Date.now() - started;
     for (const event of pendingEvents) await enqueueEvent(tx, this.deps.subjects, runEvent(run, managed, event, now));
     const fuseNext = mayFuse && outcome.type === 'done';
-    await this.applyOutcome(tx, { run, stage, managed, template: template.document, context, outcome, attempt, elapsed, startedAt, now, audit: pendingAudit, fuseNext });
+    const next = await this.applyOutcome(tx, { run, stage, managed, template: template.document, context, outcome, attempt, elapsed, startedAt, now, audit: pendingAudit, fuseNext });
     await appendAuditDeferred(tx, pendingAudit);
     failpoint(`${stageName}:after-handler`, `${stageName}:after-handler:${outcome.type}`);
     // First after commit: before the relay publishes the next stage and before the message is acked.
     afterCommit.unshift(() => failpoint(`${stageName}:after-commit`, `${stageName}:after-commit:${outcome.type}`));
     if (run.state === 'running' && run.currentStage !== stageName) {
-      if (fuseNext) chain.fused = run.currentStage as StageName;
-      else chain.next = run.currentStage as StageName;
+      if (fuseNext && next) {
+        chain.fused = next.stage as StageName;
+        chain.entered = next;
+      } else {
+        chain.next = run.currentStage as StageName;
+      }
     }
     return 'handled';
   }
@@ -279,7 +290,7 @@ export class WorkflowRunner {
     context: Record<string, unknown>; outcome: StageOutcome; attempt: number; elapsed: number; startedAt: Date; now: Date; audit: AuditInput[];
     /** The next stage runs in this transaction: it needs no work message. */
     fuseNext: boolean;
-  }): Promise<void> {
+  }): Promise<WorkflowStage | undefined> {
     const { run, stage, managed, outcome, now } = a;
     const s = this.deps.subjects;
     const stageName = stage.stage as StageName;
@@ -315,9 +326,9 @@ export class WorkflowRunner {
         await finishRun(tx, s, run, managed, outcome.finishAs ?? 'succeeded', outcome.finishAs && outcome.finishAs !== 'succeeded' ? run.error ?? null : null, now);
       } else {
         run.state = 'running';
-        await enterStage(tx, s, run, next, now, { workMessage: !a.fuseNext });
+        return enterStage(tx, s, run, next, now, { workMessage: !a.fuseNext });
       }
-      return;
+      return undefined;
     }
     stage.state = 'failed';
     stage.error = outcome.error;
