@@ -19,7 +19,7 @@ cf_ensure_node_modules || { cf_log "failed step: node modules"; exit 1; }
 cf_ensure_postgres || { cf_log "failed step: postgres"; exit 1; }
 cf_ensure_nats || { cf_log "failed step: nats"; exit 1; }
 # Real servers and tools the discovery, deployment, notification and ACME tests drive (started by the tests on
-# free ports; snmptrapd decodes SNMP notifications with deploy/CERTFLOW-MIB.txt; pebble is the ACME test CA
+# free ports; snmptrapd decodes SNMP notifications with deploy/CERTFLOW-MIB.txt; pebble is the ACME test CA,
 # knot the DNS server that takes RFC 2136 updates, and kdig from knot-dnsutils reads its records back).
 cf_install_debian_packages nginx apache2 haproxy openssl snmptrapd snmp pebble knot knot-dnsutils || { cf_log "failed step: debian packages"; exit 1; }
 

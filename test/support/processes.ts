@@ -22,7 +22,7 @@ export interface RunningProcess {
 }
 
 export function runTsx(entry: string, args: string[], env: Record<string, string>): RunningProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, entry), ...args], {
+  const child = spawn(process.execPath, [...(env.CF_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${env.CF_CPU_PROF}`] : []), '--import', 'tsx', join(repoRoot, entry), ...args], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
