@@ -14,6 +14,8 @@
 //                             [--workflow-concurrency N] [--max-orders N] [--env NAME=VALUE ...] [--skip-tools]
 //                             [--challenge http-01|dns-01] [--skip-floor]
 // --skip-floor measures the floor at the last of --concurrencies only (to try certflow settings quickly).
+// --env sets the controller's environment; --env CERTFLOW_CPU_PROFILE_DIR=/tmp/prof makes it write a V8 CPU
+// profile there when it stops (where the controller's time goes).
 // certflow answers http-01 through its agent by default (one agent: Pebble validates on one port);
 // --challenge dns-01 uses the exec-hook DNS provider instead (and --agents then applies).
 // --max-orders (the CA's maxConcurrentOrders) defaults to the floor's best concurrency, and

@@ -21,8 +21,13 @@ export interface RunningProcess {
   exited: Promise<number | null>;
 }
 
+/**
+ * Runs a TypeScript entry point with tsx. With CERTFLOW_CPU_PROFILE_DIR in `env` (e.g. a benchmark's
+ * `--env CERTFLOW_CPU_PROFILE_DIR=/tmp/prof`), the process writes a V8 CPU profile there when it exits.
+ */
 export function runTsx(entry: string, args: string[], env: Record<string, string>): RunningProcess {
-  const child = spawn(process.execPath, [...(env.CF_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${env.CF_CPU_PROF}`] : []), '--import', 'tsx', join(repoRoot, entry), ...args], {
+  const profile = env.CERTFLOW_CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${env.CERTFLOW_CPU_PROFILE_DIR}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', join(repoRoot, entry), ...args], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
