@@ -2,7 +2,7 @@
 // message in the outbox), waiting, failing (and whether that rolls back), finishing a run (and the
 // certificate's backoff). They run inside the runner's transaction, so state and messages commit together.
 import { randomUUID } from 'node:crypto';
-import type { EntityManager } from '@mikro-orm/postgresql';
+import { FlushMode, type EntityManager } from '@mikro-orm/postgresql';
 import { appendAuditDeferred } from '../audit/audit-trail.js';
 import type { CertflowEvent } from '../events/certflow-event.js';
 import { ManagedCertificate } from '../db/entities/managed-certificate.js';
@@ -26,7 +26,9 @@ async function stagesOf(tx: EntityManager, runId: string): Promise<WorkflowStage
   let runs = stagesOfTransaction.get(tx);
   if (!runs) stagesOfTransaction.set(tx, (runs = new Map()));
   let stages = runs.get(runId);
-  if (!stages) runs.set(runId, (stages = await tx.find(WorkflowStage, { runId })));
+  // Read without flushing first: rows changed in this transaction keep their changes (MikroORM merges only
+  // what was not changed), and they are written once, at commit.
+  if (!stages) runs.set(runId, (stages = await tx.find(WorkflowStage, { runId }, { flushMode: FlushMode.COMMIT })));
   return stages;
 }
 
@@ -140,6 +142,7 @@ export async function afterStageFailure(
   await finishRun(tx, s, run, managed, finishAs ?? 'failed', error, now);
 }
 
+/** The run's certificate; already loaded in this transaction, it is not flushed to be read again. */
 export async function loadManaged(tx: EntityManager, id: string): Promise<ManagedCertificate> {
-  return tx.findOneOrFail(ManagedCertificate, { id });
+  return tx.findOneOrFail(ManagedCertificate, { id }, { flushMode: FlushMode.COMMIT });
 }

@@ -8,7 +8,7 @@
 // A replica killed mid-stage loses its transaction (Postgres rolls it back and frees the row); JetStream
 // redelivers the unacknowledged message after ackWait and another replica runs the stage again, which
 // is safe because handlers re-read state and exit early when their work is already done.
-import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { FlushMode, type EntityManager, type MikroORM } from '@mikro-orm/postgresql';
 import { AckPolicy, DeliverPolicy, type JsMsg, type NatsConnection } from 'nats';
 import { appendAuditDeferred, type AuditInput } from '../audit/audit-trail.js';
 import { FINISHED_RUN_STATES, WorkflowRun } from '../db/entities/workflow-run.js';
@@ -232,7 +232,9 @@ export class WorkflowRunner {
       }
     }
     lock.at ||= Date.now();
-    const run = await tx.findOneOrFail(WorkflowRun, { id: runId });
+    // In a fused chain the run is in the identity map, changed by the stage before: no flush for reading it
+    // (the transaction's changes are written once, at commit).
+    const run = await tx.findOneOrFail(WorkflowRun, { id: runId }, { flushMode: FlushMode.COMMIT });
     // Stale work: the run ended, moved on, or is parked for a person; its own wake-ups will come.
     if (FINISHED_RUN_STATES.includes(run.state) || run.currentStage !== stageName) return 'handled';
     if (run.state === 'waiting-operator' || run.state === 'rollback-failed') return 'handled';
