@@ -32,8 +32,10 @@ export interface CertflowOptions {
   challenge: 'http-01' | 'dns-01';
   /** The CA's maxConcurrentOrders. */
   maxOrders: number;
-  /** CERTFLOW_WORKFLOW_CONCURRENCY. */
+  /** CERTFLOW_WORKFLOW_CONCURRENCY (per replica). */
   workflowConcurrency: number;
+  /** Controller replicas on the same database and NATS prefix (the agent holds its stream on the first). */
+  replicas: number;
   env: Record<string, string>;
   timeoutMs: number;
 }
@@ -74,7 +76,7 @@ export async function benchCertflow(options: CertflowOptions): Promise<CertflowM
     ...options.env,
   };
   const settings = `workflowConcurrency ${env.CERTFLOW_WORKFLOW_CONCURRENCY}, maxStartsPerSweep ${env.CERTFLOW_MAX_STARTS_PER_SWEEP}, `
-    + `sweep every ${env.CERTFLOW_SCHEDULER_INTERVAL_SECONDS} s, CA maxConcurrentOrders ${options.maxOrders}, ${options.agents} agent(s)`
+    + `sweep every ${env.CERTFLOW_SCHEDULER_INTERVAL_SECONDS} s, CA maxConcurrentOrders ${options.maxOrders} per replica, ${options.agents} agent(s), ${options.replicas} controller replica(s)`
     + `${Object.keys(options.env).length ? `, ${Object.entries(options.env).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}`;
 
   const db = await createTestDatabase();
@@ -82,9 +84,13 @@ export async function benchCertflow(options: CertflowOptions): Promise<CertflowM
   const sql = new pg.Client({ connectionString: db.url });
   const lockHolder = new pg.Client({ connectionString: db.url });
   let controller: ControllerProcess | undefined;
+  const others: ControllerProcess[] = [];
   const agents: AgentProcess[] = [];
   try {
     controller = await startController({ databaseUrl: db.url, natsPrefix: prefix, env });
+    for (let r = 1; r < options.replicas; r++) {
+      others.push(await startController({ databaseUrl: db.url, natsPrefix: prefix, masterKeyFile: controller.masterKeyFile, env }));
+    }
     await sql.connect();
     await lockHolder.connect();
     await lockHolder.query('select pg_advisory_lock($1)', [SCHEDULER_LOCK_KEY]);
@@ -187,6 +193,7 @@ export async function benchCertflow(options: CertflowOptions): Promise<CertflowM
     throw err;
   } finally {
     for (const agent of agents) await agent.stop();
+    for (const other of others) await other.stop();
     await controller?.stop();
     await sql.end().catch(() => undefined);
     await lockHolder.end().catch(() => undefined);

@@ -12,8 +12,10 @@
 //
 //   npm run bench -- issuance [--n 200] [--tool-n 20] [--concurrencies 1,4,16,32] [--agents 1]
 //                             [--workflow-concurrency N] [--max-orders N] [--env NAME=VALUE ...] [--skip-tools]
-//                             [--challenge http-01|dns-01] [--skip-floor]
+//                             [--challenge http-01|dns-01] [--skip-floor] [--replicas N]
 // --skip-floor measures the floor at the last of --concurrencies only (to try certflow settings quickly).
+// --replicas runs that many controller replicas on one database and NATS prefix (how certflow scales out);
+// the agent holds its stream on the first, and jobs the others create reach it through NATS wake-ups.
 // --env sets the controller's environment; --env CERTFLOW_CPU_PROFILE_DIR=/tmp/prof makes it write a V8 CPU
 // profile there when it stops (where the controller's time goes).
 // certflow answers http-01 through its agent by default (one agent: Pebble validates on one port);
@@ -34,6 +36,7 @@ const { values: args } = parseArgs({
     'tool-n': { type: 'string', default: '20' },
     concurrencies: { type: 'string', default: '1,4,16,32' },
     agents: { type: 'string', default: '1' },
+    replicas: { type: 'string', default: '1' },
     challenge: { type: 'string', default: 'http-01' },
     'workflow-concurrency': { type: 'string' },
     'max-orders': { type: 'string' },
@@ -105,6 +108,7 @@ try {
   console.log(`\ncertflow, ${N} managed certificates due at once, key and CSR made by a real agent, whole issue stage:`);
   const certflow = await benchCertflow({
     pebble, dir, names: names('certflow', N), agents: CHALLENGE === 'http-01' ? 1 : Number(args.agents), challenge: CHALLENGE, maxOrders, workflowConcurrency,
+    replicas: Number(args.replicas),
     env: Object.fromEntries(args.env.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)])),
     timeoutMs: Number(args.timeout) * 1000,
   });
