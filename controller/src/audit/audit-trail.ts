@@ -32,10 +32,35 @@ export function kickAuditSequencer(): void {
   for (const listener of kickListeners) listener();
 }
 
+/** Transactions that collect their deferred entries and write them once, just before commit. */
+const collecting = new WeakMap<EntityManager, AuditInput[]>();
+
+/**
+ * Runs `fn` in transaction `tx` with its deferred audit entries collected and written in one statement
+ * at the end (the runner: a fused chain of stages writes its entries once, in the order they came).
+ */
+export async function collectingDeferredAudit<T>(tx: EntityManager, fn: () => Promise<T>): Promise<T> {
+  const entries: AuditInput[] = [];
+  collecting.set(tx, entries);
+  try {
+    const result = await fn();
+    collecting.delete(tx);
+    await appendAuditDeferred(tx, entries);
+    return result;
+  } finally {
+    collecting.delete(tx);
+  }
+}
+
 /** Writes entries to be chained once their transaction commits: no lock, one statement for all of them. */
 export async function appendAuditDeferred(em: EntityManager, inputs: AuditInput | AuditInput[]): Promise<void> {
   const list = Array.isArray(inputs) ? inputs : [inputs];
   if (list.length === 0) return;
+  const collected = collecting.get(em);
+  if (collected) {
+    collected.push(...list);
+    return;
+  }
   // Milliseconds only: what JSON and Postgres both keep exactly, so verification recomputes the same hash.
   const at = new Date(Math.floor(Date.now()));
   const params: unknown[] = [];

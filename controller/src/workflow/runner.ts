@@ -10,7 +10,7 @@
 // is safe because handlers re-read state and exit early when their work is already done.
 import { FlushMode, type EntityManager, type MikroORM } from '@mikro-orm/postgresql';
 import { AckPolicy, DeliverPolicy, type JsMsg, type NatsConnection } from 'nats';
-import { appendAuditDeferred, type AuditInput } from '../audit/audit-trail.js';
+import { appendAuditDeferred, collectingDeferredAudit, type AuditInput } from '../audit/audit-trail.js';
 import { FINISHED_RUN_STATES, WorkflowRun } from '../db/entities/workflow-run.js';
 import { WorkflowStage, type StageAttemptRecord } from '../db/entities/workflow-stage.js';
 import { getTemplateVersion } from '../templates/template-store.js';
@@ -174,7 +174,7 @@ export class WorkflowRunner {
     let fused = 0;
     const worked: StageName[] = [stageName];
     try {
-      result = await em.transactional(async (tx) => {
+      result = await em.transactional((tx) => collectingDeferredAudit(tx, async () => {
         try {
           const first = await this.attempt(tx, runId, stageName, afterCommit, lock, chain, fuse && depth < MAX_CHAINED_STAGES);
           while (chain.fused) {
@@ -195,7 +195,7 @@ export class WorkflowRunner {
           const releasedAt = Date.now();
           if (lock.at) for (const stage of worked) this.deps.log.debug({ runId, stage, replica: process.pid, lockedAt: lock.at, releasedAt }, 'stage attempt');
         }
-      });
+      }));
     } catch (err) {
       if (err instanceof FusedStageFailed) {
         this.deps.log.debug({ runId, stage: stageName, failed: err.stage, err: err.message }, 'workflow runner: a fused stage failed; working the chain one stage at a time');
