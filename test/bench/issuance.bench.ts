@@ -101,14 +101,17 @@ try {
   }
 
   // 3. certflow.
-  const maxOrders = Number(args['max-orders'] ?? floor.concurrency);
+  // Per replica: with several, the CA's order limit and the stage handlers are split between them, so the
+  // whole certflow has the floor's concurrency (and the replicas' pools fit in one Postgres).
+  const replicas = Number(args.replicas);
+  const maxOrders = Number(args['max-orders'] ?? Math.ceil(floor.concurrency / replicas));
   // The controller's pool is 2 connections a stage handler + 8: past ~45 handlers a default Postgres
   // (max_connections 100) refuses connections and runs fail with "too many clients".
-  const workflowConcurrency = Number(args['workflow-concurrency'] ?? Math.min(40, Math.max(16, 2 * maxOrders)));
+  const workflowConcurrency = Number(args['workflow-concurrency'] ?? Math.ceil(Math.min(40, Math.max(16, 2 * floor.concurrency)) / replicas));
   console.log(`\ncertflow, ${N} managed certificates due at once, key and CSR made by a real agent, whole issue stage:`);
   const certflow = await benchCertflow({
     pebble, dir, names: names('certflow', N), agents: CHALLENGE === 'http-01' ? 1 : Number(args.agents), challenge: CHALLENGE, maxOrders, workflowConcurrency,
-    replicas: Number(args.replicas),
+    replicas,
     env: Object.fromEntries(args.env.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)])),
     timeoutMs: Number(args.timeout) * 1000,
   });
