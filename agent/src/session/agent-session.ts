@@ -16,6 +16,7 @@ import { exportKey } from '../keys/export-key.js';
 import { makeCsr } from '../keys/make-csr.js';
 import { DeployJobs, type JobAnswer } from './deploy-jobs.js';
 import { describeGrpcError } from './gateway-client.js';
+import { UnackedAnswers } from './unacked-answers.js';
 
 export interface SessionOutcome {
   /** The controller answered with a Welcome: the connection itself works. */
@@ -45,6 +46,8 @@ export async function runSession(
   };
 
   const sessionEnd = new AbortController();
+  // Each job answer is kept until the controller acks it, and sent again if it could not record it.
+  const answers = new UnackedAnswers((result) => write({ jobResult: result }), log);
   const monitor = new HostMonitor(config, log, async (chunks) => {
     for (const chunk of chunks) {
       if (ended) return;
@@ -103,12 +106,12 @@ export async function runSession(
         default:
           throw new Error(`this agent does not know jobs of kind "${job.kind}"`);
       }
-      await write({ jobResult: { jobId: job.jobId, ...answer } });
+      await answers.send({ jobId: job.jobId, ...answer });
       if (answer.ok) jobLog.info('job done');
       else jobLog.warn({ error: answer.error }, 'job failed');
     } catch (err) {
       jobLog.warn({ error: (err as Error).message }, 'job failed');
-      await write({ jobResult: { jobId: job.jobId, ok: false, error: (err as Error).message } });
+      await answers.send({ jobId: job.jobId, ok: false, error: (err as Error).message });
     }
   };
 
@@ -126,12 +129,17 @@ export async function runSession(
       case 'job':
         void runJob(message.job!);
         return;
-      case 'ack':
-        if (!message.ack!.ok) {
-          log.warn({ ref: message.ack!.ref, error: message.ack!.error }, 'controller refused a message');
+      case 'ack': {
+        const ack = message.ack!;
+        if (answers.onAck(ack)) return;
+        // Not a job answer's: an inventory report's (or, with no ref, a check-in's). A refused report is
+        // not sent again as such; the monitor's next report goes whole instead of a delta.
+        if (!ack.ok) {
+          log.warn({ ref: ack.ref, error: ack.error }, 'controller refused a message');
           monitor.reportRefused();
         }
         return;
+      }
     }
   };
 
@@ -144,6 +152,7 @@ export async function runSession(
       if (ended) return;
       ended = true;
       timers.forEach(clearInterval);
+      answers.dropAll();
       sessionEnd.abort();
       signal.removeEventListener('abort', onAbort);
       resolve({ welcomed, error });

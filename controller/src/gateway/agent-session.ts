@@ -186,7 +186,10 @@ export async function handleAgentStream(deps: SessionDeps, call: AgentStream): P
   call.on('data', (message: AgentMessage__Output) => {
     queue = queue.then(() => handle(message)).catch((err) => {
       log.error({ err }, 'agent message failed');
-      send({ ack: { ref: message.inventory?.reportId ?? message.jobResult?.jobId ?? '', ok: false, error: 'controller error; retry later' } });
+      // A job answer is recorded in one transaction: after a failure (Postgres refusing a connection, a
+      // deadlock) it was not recorded, or a second copy is refused as no longer open. So the agent may
+      // send it again; final refusals (no such open job, report too large) are the acks sent elsewhere.
+      send({ ack: { ref: message.inventory?.reportId ?? message.jobResult?.jobId ?? '', ok: false, error: 'controller error; retry later', retry: true } });
     });
   });
   const finish = () => {

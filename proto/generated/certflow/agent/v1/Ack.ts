@@ -8,6 +8,11 @@ export interface Ack {
   'ref'?: (string);
   'ok'?: (boolean);
   'error'?: (string);
+  /**
+   * With ok false: the controller could not take the message now; send it again later. Without it a
+   * refusal is final (the job is no longer open, the report is too large). Older agents ignore it.
+   */
+  'retry'?: (boolean);
 }
 
 /**
@@ -17,4 +22,9 @@ export interface Ack__Output {
   'ref': (string);
   'ok': (boolean);
   'error': (string);
+  /**
+   * With ok false: the controller could not take the message now; send it again later. Without it a
+   * refusal is final (the job is no longer open, the report is too large). Older agents ignore it.
+   */
+  'retry': (boolean);
 }
