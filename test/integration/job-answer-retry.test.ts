@@ -57,6 +57,18 @@ beforeAll(async () => {
       return new;
     end $$;
     create trigger test_refuse_job_answers before update on agent_jobs for each row execute function test_refuse_job_answers();
+    -- Armed by the last test: the next hello (the only update of agents that sets identity_certificate_pem) fails once.
+    create sequence test_refused_hellos;
+    create table test_hello_armed (armed boolean not null);
+    insert into test_hello_armed values (false);
+    create function test_refuse_hello() returns trigger language plpgsql as $$
+    begin
+      if (select armed from test_hello_armed) and current_query() like '%identity_certificate_pem%' and nextval('test_refused_hellos') <= 1 then
+        raise exception 'deadlock detected (raised by the test)' using errcode = '40P01';
+      end if;
+      return new;
+    end $$;
+    create trigger test_refuse_hello before update on agents for each row execute function test_refuse_hello();
   `);
   agent = await startAgent({
     controller: controller.grpcAddress, enrollment: await createEnrollmentToken(controller), scanPaths: [scanDir],
@@ -118,4 +130,15 @@ describe('a job answer the controller could not record', () => {
     expect(agentLines(jobId).filter((l) => /sent again|sending it again/.test(l.msg) && !l.msg.includes('not sent again'))).toEqual([]);
     expect((await job(jobId)).state).toBe('sent');
   }, 30_000);
+
+  it('a hello the controller could not handle ends the session, and the agent reconnects and is welcomed', async () => {
+    await sql.query('update test_hello_armed set armed = true');
+    agent = await agent.restart();
+    await controller.waitForOutput(/"msg":"agent session closed".*the hello could not be handled|the hello could not be handled/, 20_000);
+    // The agent's first session got no welcome; its next one does.
+    await agent.waitForOutput(/"msg":"reconnecting"/, 20_000);
+    await agent.waitForOutput(/"msg":"connected to controller"/, 30_000);
+    // Two hellos reached the database: the refused one and the welcomed one.
+    expect((await sql.query<{ n: string }>('select last_value as n from test_refused_hellos')).rows[0]!.n).toBe('2');
+  }, 60_000);
 });

@@ -190,6 +190,8 @@ export async function handleAgentStream(deps: SessionDeps, call: AgentStream): P
       // deadlock) it was not recorded, or a second copy is refused as no longer open. So the agent may
       // send it again; final refusals (no such open job, report too large) are the acks sent elsewhere.
       send({ ack: { ref: message.inventory?.reportId ?? message.jobResult?.jobId ?? '', ok: false, error: 'controller error; retry later', retry: true } });
+      // Without a welcome the agent would sit in this session doing nothing: end it, and it reconnects.
+      if (message.body === 'hello') session.close('the hello could not be handled');
     });
   });
   const finish = () => {
