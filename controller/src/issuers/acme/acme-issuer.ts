@@ -30,6 +30,7 @@ import { challengeRecordName, createDnsProvider, type DnsProvider } from './dns/
 import { DnsProviderError } from './dns/exec-dns-provider.js';
 import { ariCertificateId, parseRenewalInfo, RenewalInfoError } from './renewal-info.js';
 import { withOrderSlot } from './order-slots.js';
+import { failpoint } from '../../workflow/failpoints.js';
 
 export interface AcmeCaRow {
   id: string;
@@ -278,6 +279,7 @@ export class AcmeIssuer implements HealthCheckedIssuer, RevokingIssuer, RenewalI
       throw new IssuerPolicyError(`CA "${this.ca.name}" (ACME finalize): the order ${order.url} became invalid${order.error ? `: ${(order.error as { detail?: string }).detail}` : ''}`);
     }
     await this.hooks.afterFinalize?.();
+    failpoint('acme:after-finalize');
     const pem = await this.step('certificate', () => client.getCertificate(order), signal);
     return this.checkedCertificate(pem, checked);
   }
