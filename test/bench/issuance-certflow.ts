@@ -4,8 +4,8 @@
 // policy is that Pebble only, and become due at the same instant (the scheduler's advisory lock is held
 // while they are declared, as in workflow.bench.ts). Each run goes discover → trigger → select-ca (Pebble's
 // health: directory and account) → issue (makeCsr job on the agent, then the ACME order, challenge,
-// finalize and download) and then stops at an approval gate before deploy, so deploy/validate/notify of the
-// first certificates do not compete with the issuance of the last ones: the figure is issuance alone.
+// finalize and download) and then waits in deploy for a maintenance window days away, so deploy/validate/notify
+// of the first certificates do not compete with the issuance of the last ones: the figure is issuance alone.
 //
 // The challenge (--challenge): http-01 answered by the agent (an Http01Challenge job: the agent serves the
 // tokens on Pebble's httpPort, which its acme.http01.ports allows; one port, so one agent), or dns-01
@@ -62,6 +62,11 @@ else
   exec curl -sf -o /dev/null -X POST -d "{\\"host\\":\\"$3\\"}" "$1/clear-txt"
 fi
 `;
+
+/** A weekday three days from now (UTC): a maintenance window on it is closed for the whole benchmark. */
+function closedDay(): string {
+  return ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'][(new Date().getUTCDay() + 3) % 7]!;
+}
 
 export async function benchCertflow(options: CertflowOptions): Promise<CertflowMeasured> {
   const { pebble, dir, names } = options;
@@ -124,7 +129,9 @@ export async function benchCertflow(options: CertflowOptions): Promise<CertflowM
     }, 201);
     await createTemplate(controller, 'pebble-issuance', {
       ca: { policy: [{ ca: 'pebble' }] },
-      approval: { gates: [{ before: 'deploy', levels: [{ name: 'hold after issue', approvers: { roles: ['admin'] }, required: 1 }] }] },
+      // The hold after issue: deploy waits for a maintenance window days away (cheaper than an approval gate,
+      // which would make approval requests, signed links and events for every run while others still issue).
+      deploy: { maintenanceWindows: [{ days: [closedDay()], start: '00:00', end: '00:01', timeZone: 'UTC' }] },
     });
     for (const [i, name] of names.entries()) {
       await apiJson(controller, '/api/v1/managed-certificates', {
