@@ -143,9 +143,15 @@ const approvalSchema = z.strictObject({
 
 const hhmm = /^([01]\d|2[0-3]):[0-5]\d$/;
 
+// Zones found valid, remembered (a stored template is parsed again and again); only valid names are kept,
+// so the set is bounded by the IANA database whatever the API is sent.
+const knownTimeZones = new Set<string>();
+
 function isTimeZone(name: string): boolean {
+  if (knownTimeZones.has(name)) return true;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: name });
+    knownTimeZones.add(name);
     return true;
   } catch {
     return false;
