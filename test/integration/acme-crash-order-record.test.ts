@@ -10,63 +10,44 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as acme from 'acme-client';
 import { createPublicKey, X509Certificate } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { Agent } from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSecretBox, loadMasterKey } from '../../controller/src/crypto/master-key.js';
 import { acmeAccountSecretName } from '../../controller/src/issuers/acme/acme-config.js';
 import type { StoredAccount } from '../../controller/src/issuers/acme/acme-store.js';
-import { createTestDatabase } from '../support/postgres.js';
-import { deleteStreamsWithPrefix, testNatsUrl, uniquePrefix } from '../support/nats.js';
-import { createEnrollmentToken, eventually, onlineAgentId, startAgent, startController, type AgentProcess, type ControllerProcess } from '../support/processes.js';
+import { eventually, type ControllerProcess } from '../support/processes.js';
 import { startPebble, type RunningPebble } from '../support/pebble.js';
 import { exactlyOnceProblems, relaunch, RELIABILITY_ENV, sql, waitForFailpoint } from '../support/reliability.js';
 import { apiJson, createTemplate, waitForRun } from '../support/workflow.js';
+import { addPebbleHttp01Ca, http01AgentConfig, startWorkflowStack, type WorkflowStack } from '../support/workflow-stack.js';
 
 const FAILPOINT = 'acme:after-finalize';
 const CA = 'pebble-crash';
 const DOMAIN = 'crash.test';
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let stack: WorkflowStack;
+let db: WorkflowStack['db'];
 let pebble: RunningPebble;
 let controller: ControllerProcess;
-let agent: AgentProcess;
 let agentId: string;
 let dir: string;
-const prefix = uniquePrefix();
 
 beforeAll(async () => {
-  [db, pebble] = await Promise.all([createTestDatabase(), startPebble()]);
-  dir = await mkdtemp(join(tmpdir(), 'certflow-acme-crash-'));
-  controller = await startController({ databaseUrl: db.url, natsPrefix: prefix, env: { ...RELIABILITY_ENV, CERTFLOW_FAILPOINTS: FAILPOINT } });
-  agent = await startAgent({
-    controller: controller.grpcAddress, enrollment: await createEnrollmentToken(controller), scanPaths: [dir],
-    extraConfig: {
-      discovery: { endpoints: { enabled: false }, configs: { enabled: false }, watch: false },
-      deploy: { allowedPaths: [dir] },
-      acme: { http01: { ports: [pebble.httpChallengePort], maxServeSeconds: 120 } },
-    },
+  pebble = await startPebble();
+  stack = await startWorkflowStack({
+    env: { ...RELIABILITY_ENV, CERTFLOW_FAILPOINTS: FAILPOINT }, dirPrefix: 'certflow-acme-crash-',
+    agentConfig: http01AgentConfig(pebble), onlineTimeoutMs: 30_000,
   });
-  agentId = await onlineAgentId(controller, 30_000);
-  await apiJson(controller, '/api/v1/cas', { method: 'POST', body: JSON.stringify({
-    name: CA, kind: 'acme',
-    config: {
-      directoryUrl: pebble.directoryUrl, trustPem: pebble.tlsTrustPem,
-      challenge: { type: 'http-01', port: pebble.httpChallengePort, bindAddress: '127.0.0.1' },
-    },
-    policy: { allowedDomains: [DOMAIN], maxValidityDays: 3650, keyTypes: ['ecdsa-p256', 'rsa-2048'] },
-  }) }, 201);
+  ({ db, controller, agentId, dir } = stack);
+  await addPebbleHttp01Ca(controller, pebble, CA, DOMAIN);
   await createTemplate(controller, 'via-pebble', { ca: { policy: [{ ca: CA }] } });
 }, 90_000);
 
 afterAll(async () => {
-  await agent?.stop();
-  await controller?.stop();
+  // Controller B, when the test got that far, replaced A.
+  await stack?.stop({ controller });
   await pebble?.stop();
-  await db?.drop();
-  await deleteStreamsWithPrefix(testNatsUrl(), prefix);
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 interface OrderRow { order_url: string; updated_at: Date }

@@ -14,55 +14,33 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { createTestDatabase } from '../support/postgres.js';
-import { deleteStreamsWithPrefix, testNatsUrl, uniquePrefix } from '../support/nats.js';
-import { createEnrollmentToken, eventually, runTsx, startAgent, startController, type AgentProcess, type ControllerProcess, onlineAgentId } from '../support/processes.js';
+import { eventually, runTsx, type ControllerProcess } from '../support/processes.js';
 import { startPebble, type RunningPebble } from '../support/pebble.js';
 import { closedPort } from '../support/free-port.js';
 import { startDaemon, stopDaemons, type Daemon } from '../support/real-servers.js';
 import { apiJson, createTemplate, FAST_WORKFLOW_ENV, waitForRun, type RunView } from '../support/workflow.js';
+import { addPebbleHttp01Ca, http01AgentConfig, startWorkflowStack, type WorkflowStack } from '../support/workflow-stack.js';
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let stack: WorkflowStack;
+let db: WorkflowStack['db'];
 let pebble: RunningPebble;
 let controller: ControllerProcess;
-let agent: AgentProcess;
 let agentId: string;
 let dir: string;
-const prefix = uniquePrefix();
 const DOMAIN = 'http01.test';
 
 beforeAll(async () => {
-  [db, pebble] = await Promise.all([createTestDatabase(), startPebble()]);
+  pebble = await startPebble();
+  stack = await startWorkflowStack({ env: FAST_WORKFLOW_ENV, dirPrefix: 'certflow-http01-', agentConfig: http01AgentConfig(pebble) });
+  ({ db, controller, agentId, dir } = stack);
   // World-traversable: nginx's workers (nobody) read the webroot under it.
-  dir = await mkdtemp(join(tmpdir(), 'certflow-http01-'));
   await chmod(dir, 0o755);
-  controller = await startController({ databaseUrl: db.url, natsPrefix: prefix, env: FAST_WORKFLOW_ENV });
-  agent = await startAgent({
-    controller: controller.grpcAddress, enrollment: await createEnrollmentToken(controller), scanPaths: [dir],
-    extraConfig: {
-      discovery: { endpoints: { enabled: false }, configs: { enabled: false }, watch: false },
-      deploy: { allowedPaths: [dir] },
-      acme: { http01: { ports: [pebble.httpChallengePort], maxServeSeconds: 120 } },
-    },
-  });
-  agentId = await onlineAgentId(controller, 20_000);
-  await apiJson(controller, '/api/v1/cas', { method: 'POST', body: JSON.stringify({
-    name: 'pebble-http', kind: 'acme',
-    config: {
-      directoryUrl: pebble.directoryUrl, trustPem: pebble.tlsTrustPem,
-      challenge: { type: 'http-01', port: pebble.httpChallengePort, bindAddress: '127.0.0.1' },
-    },
-    policy: { allowedDomains: [DOMAIN], maxValidityDays: 3650, keyTypes: ['ecdsa-p256', 'rsa-2048'] },
-  }) }, 201);
+  await addPebbleHttp01Ca(controller, pebble, 'pebble-http', DOMAIN);
 }, 90_000);
 
 afterAll(async () => {
-  await agent?.stop();
-  await controller?.stop();
+  await stack?.stop();
   await pebble?.stop();
-  await db?.drop();
-  await deleteStreamsWithPrefix(testNatsUrl(), prefix);
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 const fileTarget = (name: string) => ({ agentId, kind: 'file', options: { certificatePath: join(dir, `${name}.pem`), chainPath: join(dir, `${name}.chain.pem`), keyPath: join(dir, `${name}.key`) } });
@@ -206,7 +184,7 @@ http {
       const challengeDir = join(webroot(), '.well-known', 'acme-challenge');
       await eventually(async () => (await readdir(challengeDir)).length === 0, 20_000, 'the token files to be removed');
       // The agent did not listen itself in webroot mode (nginx holds the port).
-      expect(agent.output()).not.toMatch(/already in use/);
+      expect(stack.agent.output()).not.toMatch(/already in use/);
     }, 120_000);
 
     it('a webroot outside the agent\'s allowedPaths is refused and nothing is written there', async () => {

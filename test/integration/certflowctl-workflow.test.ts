@@ -3,21 +3,17 @@
 // this host deploying to file targets.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deleteStreamsWithPrefix, testNatsUrl, uniquePrefix } from '../support/nats.js';
-import { createTestDatabase } from '../support/postgres.js';
-import { createEnrollmentToken, eventually, repoRoot, startAgent, startController, type AgentProcess, type ControllerProcess, onlineAgentId, deployingAgentConfig } from '../support/processes.js';
+import { eventually, repoRoot, type ControllerProcess } from '../support/processes.js';
+import { startWorkflowStack, type WorkflowStack } from '../support/workflow-stack.js';
 import { apiJson, createTemplate, createToken, FAST_WORKFLOW_ENV } from '../support/workflow.js';
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let stack: WorkflowStack;
 let controller: ControllerProcess;
-let agent: AgentProcess;
 let agentId = '';
 let dir = '';
-const prefix = uniquePrefix();
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
 
 interface CliResult {
@@ -50,22 +46,12 @@ async function newestRun(managedId: string): Promise<{ id: string; state: string
 }
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  dir = await mkdtemp(join(tmpdir(), 'certflowctl-wf-'));
-  controller = await startController({ databaseUrl: db.url, natsPrefix: prefix, env: FAST_WORKFLOW_ENV });
-  agent = await startAgent({
-    controller: controller.grpcAddress, enrollment: await createEnrollmentToken(controller), scanPaths: [dir],
-    extraConfig: deployingAgentConfig(dir),
-  });
-  agentId = await onlineAgentId(controller, 20_000);
+  stack = await startWorkflowStack({ env: FAST_WORKFLOW_ENV, dirPrefix: 'certflowctl-wf-' });
+  ({ controller, agentId, dir } = stack);
 }, 60_000);
 
 afterAll(async () => {
-  await agent?.stop();
-  await controller?.stop();
-  await db?.drop();
-  await deleteStreamsWithPrefix(testNatsUrl(), prefix);
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await stack?.stop();
 });
 
 // One certificate goes through everything, so the tests run in order.

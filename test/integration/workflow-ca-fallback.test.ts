@@ -5,15 +5,13 @@
 // name the skipped CA and why. A CA that answers but refuses the request is not a reason to fall back:
 // the run fails with that CA's own text.
 import { X509Certificate } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deleteStreamsWithPrefix, testNatsUrl, uniquePrefix } from '../support/nats.js';
 import { startPebble, type RunningPebble } from '../support/pebble.js';
-import { createTestDatabase } from '../support/postgres.js';
-import { createEnrollmentToken, eventually, startAgent, startController, type AgentProcess, type ControllerProcess, onlineAgentId, deployingAgentConfig } from '../support/processes.js';
+import { eventually, type ControllerProcess } from '../support/processes.js';
+import { startWorkflowStack, type WorkflowStack } from '../support/workflow-stack.js';
 import { apiJson, createTemplate, FAST_WORKFLOW_ENV, waitForRun, type RunView } from '../support/workflow.js';
 
 const HOOK = fileURLToPath(new URL('../support/challtestsrv-dns-hook.mjs', import.meta.url));
@@ -21,23 +19,17 @@ const HOOK = fileURLToPath(new URL('../support/challtestsrv-dns-hook.mjs', impor
 const BLOCKED = 'blocked.acme.test';
 const FINISHED = ['succeeded', 'failed', 'rolled-back', 'cancelled'];
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let stack: WorkflowStack;
 let pebble: RunningPebble;
 let controller: ControllerProcess;
-let agent: AgentProcess;
 let agentId: string;
 let dir: string;
-const prefix = uniquePrefix();
 
 beforeAll(async () => {
-  [db, pebble] = await Promise.all([createTestDatabase(), startPebble({ domainBlocklist: [BLOCKED] })]);
-  dir = await mkdtemp(join(tmpdir(), 'certflow-ca-fallback-'));
-  controller = await startController({ databaseUrl: db.url, natsPrefix: prefix, env: FAST_WORKFLOW_ENV });
-  agent = await startAgent({
-    controller: controller.grpcAddress, enrollment: await createEnrollmentToken(controller), scanPaths: [dir],
-    extraConfig: deployingAgentConfig(dir),
-  });
-  agentId = await onlineAgentId(controller, 20_000);
+  [stack, pebble] = await Promise.all([
+    startWorkflowStack({ env: FAST_WORKFLOW_ENV, dirPrefix: 'certflow-ca-fallback-' }), startPebble({ domainBlocklist: [BLOCKED] }),
+  ]);
+  ({ controller, agentId, dir } = stack);
 
   await apiJson(controller, '/api/v1/cas?check=true', {
     method: 'POST',
@@ -54,12 +46,8 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  await agent?.stop();
-  await controller?.stop();
+  await stack?.stop();
   await pebble?.stop();
-  await db?.drop();
-  await deleteStreamsWithPrefix(testNatsUrl(), prefix);
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 async function declare(name: string): Promise<{ id: string }> {

@@ -3,40 +3,27 @@
 // targets, validated and recorded; approvals gate it; a failing target rolls back the ones changed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash, createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
-import { createTestDatabase } from '../support/postgres.js';
-import { deleteStreamsWithPrefix, testNatsUrl, uniquePrefix } from '../support/nats.js';
-import { createEnrollmentToken, eventually, startAgent, startController, type AgentProcess, type ControllerProcess, onlineAgentId, deployingAgentConfig } from '../support/processes.js';
+import { eventually, type ControllerProcess } from '../support/processes.js';
+import { startWorkflowStack, type WorkflowStack } from '../support/workflow-stack.js';
 import { makeCertificate } from '../support/certificates.js';
 import { apiJson, createTemplate, createToken, FAST_WORKFLOW_ENV, waitForRun, latestRun } from '../support/workflow.js';
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let stack: WorkflowStack;
+let db: WorkflowStack['db'];
 let controller: ControllerProcess;
-let agent: AgentProcess;
 let agentId: string;
 let dir: string;
-const prefix = uniquePrefix();
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  dir = await mkdtemp(join(tmpdir(), 'certflow-wf-'));
-  controller = await startController({ databaseUrl: db.url, natsPrefix: prefix, env: FAST_WORKFLOW_ENV });
-  agent = await startAgent({
-    controller: controller.grpcAddress, enrollment: await createEnrollmentToken(controller), scanPaths: [dir],
-    extraConfig: deployingAgentConfig(dir),
-  });
-  agentId = await onlineAgentId(controller, 20_000);
+  stack = await startWorkflowStack({ env: FAST_WORKFLOW_ENV, dirPrefix: 'certflow-wf-' });
+  ({ db, controller, agentId, dir } = stack);
 }, 60_000);
 
 afterAll(async () => {
-  await agent?.stop();
-  await controller?.stop();
-  await db?.drop();
-  await deleteStreamsWithPrefix(testNatsUrl(), prefix);
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await stack?.stop();
 });
 
 const fileTarget = (name: string) => ({ agentId, kind: 'file', options: { certificatePath: join(dir, `${name}.pem`), chainPath: join(dir, `${name}.chain.pem`), keyPath: join(dir, `${name}.key`) } });

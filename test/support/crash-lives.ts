@@ -8,15 +8,14 @@
 // on disk holding the certificate the run recorded, and an audit chain that verifies.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { X509Certificate } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createTestDatabase } from './postgres.js';
-import { deleteStreamsWithPrefix, testNatsUrl, uniquePrefix } from './nats.js';
-import { createEnrollmentToken, eventually, startAgent, startController, type AgentProcess, type ControllerProcess, onlineAgentId, deployingAgentConfig } from './processes.js';
+import { testNatsUrl } from './nats.js';
+import { eventually, type ControllerProcess } from './processes.js';
 import { makeCertificate } from './certificates.js';
 import { apiJson, createTemplate } from './workflow.js';
 import { exactlyOnceProblems, relaunch, RELIABILITY_ENV, runEndEventsPerRun, sql, waitForFailpoint } from './reliability.js';
+import { startWorkflowStack, type WorkflowStack } from './workflow-stack.js';
 
 export type Kind = 'renews' | 'rolls-back';
 export interface Life {
@@ -30,22 +29,15 @@ export interface Life {
 /** One describe block: a database, an agent and a controller of its own, killed once per life in `lives`. */
 export function describeCrashLives(title: string, lives: Life[]): void {
   describe(title, () => {
-    let db: Awaited<ReturnType<typeof createTestDatabase>>;
+    let stack: WorkflowStack;
+    let db: WorkflowStack['db'];
     let controller: ControllerProcess;
-    let agent: AgentProcess;
     let agentId: string;
     let dir: string;
-    const prefix = uniquePrefix();
 
     beforeAll(async () => {
-      db = await createTestDatabase();
-      dir = await mkdtemp(join(tmpdir(), 'certflow-crash-'));
-      controller = await startController({ databaseUrl: db.url, natsPrefix: prefix, env: RELIABILITY_ENV });
-      agent = await startAgent({
-        controller: controller.grpcAddress, enrollment: await createEnrollmentToken(controller), scanPaths: [dir],
-        extraConfig: deployingAgentConfig(dir),
-      });
-      agentId = await onlineAgentId(controller, 20_000);
+      stack = await startWorkflowStack({ env: RELIABILITY_ENV, dirPrefix: 'certflow-crash-' });
+      ({ db, controller, agentId, dir } = stack);
       // Two targets one at a time, the second outside allowedPaths: deploy fails after changing the first, and the run rolls back.
       await createTemplate(controller, 'one-by-one', { deploy: { batchSize: 1, canary: 1 } });
     }, 60_000);
@@ -56,11 +48,8 @@ export function describeCrashLives(title: string, lives: Life[]): void {
       if (process.env.CERTFLOW_TEST_DUMP) {
         for (const output of [...outputs, controller?.output() ?? '']) console.log(output.split('\n').filter((l) => /"level":(40|50)|failpoint/.test(l)).join('\n'), '\n-----');
       }
-      await agent?.stop();
-      await controller?.stop();
-      await db?.drop();
-      await deleteStreamsWithPrefix(testNatsUrl(), prefix);
-      if (dir) await rm(dir, { recursive: true, force: true });
+      // Each life relaunched the controller: stop the one running now.
+      await stack?.stop({ controller });
     });
 
     it('every run ends exactly once, nothing is issued or deployed twice, the audit chain verifies', async () => {
@@ -105,7 +94,7 @@ export function describeCrashLives(title: string, lives: Life[]): void {
       // One run-ending event per run on the event stream (the relay's message ids drop duplicates).
       const runs = await sql<{ id: string }>(db.url, 'select id from workflow_runs where managed_certificate_id = any($1::uuid[])', [declared.map((d) => d.id)]);
       const events = await eventually(async () => {
-        const counts = await runEndEventsPerRun(testNatsUrl(), prefix);
+        const counts = await runEndEventsPerRun(testNatsUrl(), stack.prefix);
         return runs.every((r) => counts.has(r.id)) ? counts : null;
       }, 20_000, 'a run-ending event per run');
       for (const run of runs) expect(events.get(run.id), `run-ending events of ${run.id}`).toBe(1);
@@ -122,7 +111,7 @@ export function describeCrashLives(title: string, lives: Life[]): void {
       }
 
       // One key made on the host per run: a CSR job sent again was answered with the key already made.
-      expect(await readdir(join(agent.stateDir, 'keys'))).toHaveLength(runs.length);
+      expect(await readdir(join(stack.agent.stateDir, 'keys'))).toHaveLength(runs.length);
 
       const verdict = await apiJson<{ ok: boolean }>(controller, '/api/v1/audit/verify');
       expect(verdict.ok).toBe(true);
