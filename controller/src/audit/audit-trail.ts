@@ -8,6 +8,7 @@
 //   commit) moves committed entries into the chain in batches. Every reader of the trail chains what is
 //   pending first, so what a reader sees is never missing a committed entry.
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { createProcessSignal } from '../process-signal.js';
 import { auditHash, GENESIS_HASH, type AuditFields } from './audit-hash.js';
 
 /** An arbitrary constant naming the audit chain's advisory lock. */
@@ -22,15 +23,10 @@ export interface AuditInput {
   after?: unknown;
 }
 
-/** Listeners told that a transaction wrote pending entries (the sequencer then need not wait for its poll). */
-const kickListeners = new Set<() => void>();
-export function onAuditPending(listener: () => void): () => void {
-  kickListeners.add(listener);
-  return () => kickListeners.delete(listener);
-}
-export function kickAuditSequencer(): void {
-  for (const listener of kickListeners) listener();
-}
+/** Fired when a transaction wrote pending entries (the sequencer then need not wait for its poll). */
+const auditPending = createProcessSignal();
+export const onAuditPending = auditPending.on;
+export const kickAuditSequencer = auditPending.fire;
 
 /** Transactions that collect their deferred entries and write them once, just before commit. */
 const collecting = new WeakMap<EntityManager, AuditInput[]>();

@@ -2,6 +2,7 @@
 // the state they follow from; the relay (outbox-relay.ts) publishes them. A message id is unique, so
 // writing the same message twice (a retried handler, a duplicate wake-up) stores it once.
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { createProcessSignal } from '../process-signal.js';
 import type { CertflowEvent } from '../events/certflow-event.js';
 import type { Subjects } from '../messaging/subjects.js';
 import type { StageName } from './stage-names.js';
@@ -12,15 +13,10 @@ export interface StageWork {
   stage: StageName;
 }
 
-/** Listeners told that a transaction with outbox rows committed, so the relay need not wait for its poll. */
-const kickListeners = new Set<() => void>();
-export function onOutboxKick(listener: () => void): () => void {
-  kickListeners.add(listener);
-  return () => kickListeners.delete(listener);
-}
-export function kickOutbox(): void {
-  for (const listener of kickListeners) listener();
-}
+/** Fired when a transaction with outbox rows committed, so the relay need not wait for its poll. */
+const outboxWritten = createProcessSignal();
+export const onOutboxKick = outboxWritten.on;
+export const kickOutbox = outboxWritten.fire;
 
 export async function enqueueStage(tx: EntityManager, s: Subjects, work: StageWork, msgId: string): Promise<void> {
   const row = stageMessage(s, work, msgId);
