@@ -129,6 +129,21 @@ describe('workflow end to end', () => {
     await expect(readFile(join(dir, 'no.pem'))).rejects.toThrow();
   }, 60_000);
 
+  it('a stage failing inside a fused chain fails the run at that stage; the stages before it stay done', async () => {
+    // discover → trigger → select-ca run in one transaction; select-ca finds no CA policy entry for the name
+    // and refuses. The chain is rolled back and worked stage by stage, so the failure is select-ca's.
+    await createTemplate(controller, 'no-ca-applies', { ca: { policy: [{ ca: 'builtin', when: { domainSuffixes: ['elsewhere.test'] } }] } });
+    const managed = await declare({ template: 'no-ca-applies', dnsNames: ['nowhere.example'], targets: [fileTarget('nowhere')] });
+    const run = await waitForRun(controller, managed.id, ['failed', 'succeeded', 'rolled-back']);
+    expect(run.state).toBe('failed');
+    expect(run.error).toMatch(/^select-ca: no CA policy entry applies to nowhere\.example/);
+    expect(run.stages.map((st) => `${st.stage}=${st.state}`)).toEqual(['discover=succeeded', 'trigger=succeeded', 'select-ca=failed']);
+    expect(run.stages.find((st) => st.stage === 'select-ca')?.attempts).toBe(1);
+    const audit = await apiJson<{ items: { action: string }[] }>(controller, `/api/v1/audit?targetId=${run.id}&limit=100`);
+    expect(audit.items.map((e) => e.action)).toEqual(['run.started', 'stage.succeeded', 'stage.succeeded', 'stage.failed', 'run.failed']);
+    await expect(readFile(join(dir, 'nowhere.pem'))).rejects.toThrow();
+  }, 60_000);
+
   it('fan-out to three targets with the third failing: the first two are rolled back to the old certificate', async () => {
     const old = await makeCertificate({ commonName: 'fan.example', dnsNames: ['fan.example'] });
     for (const name of ['fan1', 'fan2']) await writeFile(join(dir, `${name}.pem`), old.pem);
