@@ -54,6 +54,8 @@ beforeAll(async () => {
   openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '3650', '-subj', '/CN=Findings Test Root',
     '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-keyout', 'root.key', '-out', 'root.crt');
   certificate('a', 'a.test', { issuer: 'root' });            // served without its root: the chain is complete only via a known root
+  // b.crt strictly newer than a.crt: the no-SNI endpoint serves a.test's, and b.crt must not count as its drift.
+  await new Promise((r) => setTimeout(r, 1100));
   certificate('b', 'b.test');                                  // self-signed, served for b.test and c.test
   certificate('expired', 'old.test', { days: 1 });
   certificate('weak', 'weak.test', { rsaBits: 1024 });
@@ -163,6 +165,8 @@ describe('findings from a real nginx and its files', () => {
       const found = (await findings('drift')).filter(onOurPort);
       return found.length ? found : null;
     }, 30_000, 'the drift finding');
+    // Only a.crt: b.crt (made after the old a.crt) is not newer than what the no-SNI endpoint serves, which is a.test's.
+    expect(new Set(drift.flatMap((f) => f.places.map((p) => p.path)))).toEqual(new Set([join(dir, 'a.crt')]));
     expect(drift[0].places[0]).toMatchObject({ path: join(dir, 'a.crt'), endpoint: { port } });
     expect(drift[0].places[0].detail).toMatch(/reload needed/);
   });

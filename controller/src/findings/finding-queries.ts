@@ -84,7 +84,11 @@ export const findingQueries: Record<FindingKind, string> = {
     join certificates served on served.id = e.leaf_certificate_id
     join agents a on a.id = b.agent_id
     where b.removed_at is null and served.id <> onDisk.id and onDisk.not_before > served.not_before
-      and not onDisk.is_ca`,
+      and not onDisk.is_ca
+      -- The file must be a renewal of what is served (a name in common): a no-SNI endpoint on a shared port
+      -- serves the default server's certificate, which says nothing about the other servers' files.
+      and (onDisk.subject = served.subject
+        or exists (select 1 from jsonb_array_elements_text(served.sans) n where onDisk.sans @> jsonb_build_array(n)))`,
 
   'unused-on-disk': `
     select l.certificate_id, l.agent_id, a.name as agent_name, l.path, null as host, null::int as port, null as server_name,
