@@ -11,7 +11,7 @@ import type { InventoryReport__Output } from '../../../proto/generated/certflow/
 import type { AgentCa } from '../crypto/agent-ca.js';
 import { Agent } from '../db/entities/agent.js';
 import { applyInventory, type InventoryReportInput } from '../inventory/apply-inventory.js';
-import { JOBS_PER_DELIVERY, jobsToSend, markJobSent, recordJobResult } from '../agent-jobs/agent-jobs.js';
+import { claimJobsToSend, JOBS_PER_DELIVERY, recordJobResult } from '../agent-jobs/agent-jobs.js';
 import { jobMessage } from '../agent-jobs/deploy-job-payloads.js';
 import type { SecretBox } from '../crypto/master-key.js';
 import { openUserSecret } from '../secrets/user-secrets.js';
@@ -66,7 +66,7 @@ export async function handleAgentStream(deps: SessionDeps, call: AgentStream): P
     const em = deps.orm.em.fork();
     let includeSent = resendUnanswered;
     for (;;) {
-      const batch = await jobsToSend(em, agentId, { includeSent });
+      const batch = await claimJobsToSend(em, agentId, { includeSent });
       for (const job of batch) {
         if (closed) return;
         let opened: { pkcs12Password?: string } = {};
@@ -81,8 +81,15 @@ export async function handleAgentStream(deps: SessionDeps, call: AgentStream): P
             continue;
           }
         }
-        send({ job: jobMessage(job, opened) });
-        await markJobSent(em, job.id);
+        let message: ReturnType<typeof jobMessage>;
+        try {
+          message = jobMessage(job, opened);
+        } catch (err) {
+          // A payload that cannot become a message (stored malformed) fails its job instead of every delivery.
+          await recordJobResult(em, agentId, { jobId: job.id, ok: false, error: `the job cannot be sent: ${(err as Error).message}` }, deps.subjects);
+          continue;
+        }
+        send({ job: message });
       }
       if (includeSent) resendUnanswered = includeSent = false;
       // More than a batch waiting (hundreds of runs at once): without another wake-up the rest would wait.

@@ -16,7 +16,7 @@ import { WorkflowStage, type StageAttemptRecord } from '../db/entities/workflow-
 import { getTemplateVersion } from '../templates/template-store.js';
 import { failpoint } from './failpoints.js';
 import { enqueueEvent, kickOutbox } from './outbox.js';
-import { afterStageFailure, enterStage, finishRun, loadManaged, runEvent } from './run-transitions.js';
+import { afterStageFailure, enterStage, finishRun, loadManaged, lockRun, runEvent, type LockedRun } from './run-transitions.js';
 import { isStageName, stageAfter, type StageName } from './stage-names.js';
 import {
   PermanentStageError, type EventInput, type StageContext, type StageDeps, type StageHandler, type StageOutcome,
@@ -224,9 +224,10 @@ export class WorkflowRunner {
     // A fused stage's run is locked already (by this transaction), and its stage row is the one just entered.
     const entered = chain.entered?.stage === stageName ? chain.entered : undefined;
     chain.entered = undefined;
+    let locked: LockedRun | null = null;
     if (!entered) {
-      const locked = await tx.execute<{ id: string }[]>('select id from workflow_runs where id = ? for update skip locked', [runId]);
-      if (locked.length === 0) {
+      locked = await lockRun(tx, runId);
+      if (!locked) {
         const [exists] = await tx.execute<{ id: string }[]>('select id from workflow_runs where id = ?', [runId]);
         return exists ? 'busy' : 'handled';
       }
@@ -234,14 +235,14 @@ export class WorkflowRunner {
     lock.at ||= Date.now();
     // In a fused chain the run is in the identity map, changed by the stage before: no flush for reading it
     // (the transaction's changes are written once, at commit).
-    const run = await tx.findOneOrFail(WorkflowRun, { id: runId }, { flushMode: FlushMode.COMMIT });
+    const run = locked?.run ?? await tx.findOneOrFail(WorkflowRun, { id: runId }, { flushMode: FlushMode.COMMIT });
     // Stale work: the run ended, moved on, or is parked for a person; its own wake-ups will come.
     if (FINISHED_RUN_STATES.includes(run.state) || run.currentStage !== stageName) return 'handled';
     if (run.state === 'waiting-operator' || run.state === 'rollback-failed') return 'handled';
-    const stage = entered ?? await tx.findOne(WorkflowStage, { runId, stage: stageName });
+    const stage = entered ?? locked?.stages.find((st) => st.stage === stageName);
     if (!stage || stage.state === 'succeeded' || stage.state === 'skipped' || stage.state === 'failed') return 'handled';
 
-    const managed = await loadManaged(tx, run.managedCertificateId);
+    const managed = locked?.managed ?? await loadManaged(tx, run.managedCertificateId);
     const template = await this.templateVersion(tx, run.templateId, run.templateVersion);
     const now = this.deps.now();
     const attempt = stage.attempts + 1;
