@@ -126,7 +126,9 @@ describe.sequential('notifications from the controller', () => {
       const rows = await states();
       return rows.length === 6 && rows.every((d) => d.state === 'sent') ? rows : null;
     }, 40_000, 'every delivery sent after the restart');
-    expect(done.filter((d) => d.attempts === 2).length).toBe(held.length);
+    // Every held request was a first attempt that the restart tried again. A delivery claimed just before the
+    // kill whose request had not reached the receiver yet was tried again too: at least the held ones.
+    expect(done.filter((d) => d.attempts === 2).length).toBeGreaterThanOrEqual(held.length);
     for (const event of events) {
       const accepted = hook.requests.filter((r) => r.headers['x-certflow-event-id'] === event.id && r.answered);
       expect(accepted, `event ${event.id}`).toHaveLength(1);
