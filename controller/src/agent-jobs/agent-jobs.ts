@@ -7,6 +7,13 @@ import { AgentJob, type AgentJobKind } from '../db/entities/agent-job.js';
 import type { Subjects } from '../messaging/subjects.js';
 import { kickOutbox } from '../workflow/outbox.js';
 
+/** A job as created: its row's fields (it is not an entity of the caller's EntityManager). */
+export type CreatedAgentJob = Pick<AgentJob, 'id' | 'agent' | 'kind' | 'payload' | 'state' | 'requestedBy' | 'createdAt' | 'runId' | 'runStage'>;
+
+/**
+ * Writes a pending job in the caller's transaction. One plain insert: a flush here would also write
+ * everything else the transaction changed so far, and then again at commit.
+ */
 export async function createAgentJob(
   em: EntityManager,
   input: {
@@ -14,23 +21,15 @@ export async function createAgentJob(
     /** A workflow stage waiting for the answer; the answer wakes it. */
     run?: { runId: string; stage: string };
   },
-): Promise<AgentJob> {
-  const job = em.create(AgentJob, {
-    id: randomUUID(),
-    agent: input.agentId,
-    kind: input.kind,
-    payload: input.payload ?? {},
-    state: 'pending',
-    requestedBy: input.requestedBy,
-    result: null,
-    createdAt: new Date(),
-    sentAt: null,
-    finishedAt: null,
-    error: null,
-    runId: input.run?.runId ?? null,
-    runStage: input.run?.stage ?? null,
-  });
-  await em.flush();
+): Promise<CreatedAgentJob> {
+  const job: CreatedAgentJob = {
+    id: randomUUID(), agent: input.agentId, kind: input.kind, payload: input.payload ?? {}, state: 'pending', requestedBy: input.requestedBy,
+    createdAt: new Date(), runId: input.run?.runId ?? null, runStage: input.run?.stage ?? null,
+  };
+  await em.execute(
+    `insert into agent_jobs (id, agent_id, kind, payload, state, requested_by, created_at, run_id, run_stage)
+     values (?, ?, ?, ?::jsonb, 'pending', ?, ?, ?, ?)`,
+    [job.id, job.agent, job.kind, JSON.stringify(job.payload), job.requestedBy, job.createdAt, job.runId, job.runStage], 'run');
   return job;
 }
 

@@ -1,12 +1,15 @@
-// Chains the audit entries the workflow wrote to audit_pending (see audit-trail.ts): a pass a few
-// milliseconds after a transaction wrote some (coalesced: one pass serves many commits), and a poll
+// Chains the audit entries the workflow wrote to audit_pending (see audit-trail.ts): a pass shortly
+// after a transaction wrote some (coalesced: one pass serves many commits), and a poll
 // that catches entries whose transaction committed after the pass looked. Every replica runs one; they
 // take turns on the chain's lock. stop() chains what is left.
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '../log.js';
 import { chainPendingAudit, onAuditPending } from './audit-trail.js';
 
-const KICK_DELAY_MS = 15;
+// Long enough that under load one pass chains what many commits wrote (each pass is a transaction on
+// the chain's lock); short enough that the trail is complete a moment after the change. Readers of the
+// trail (API list, export, verify) chain what is pending first, so they never miss an entry.
+const KICK_DELAY_MS = 150;
 
 export class AuditSequencer {
   private timer: NodeJS.Timeout | null = null;

@@ -24,7 +24,7 @@ import { attemptDelivery, type DeliveryPoint } from './attempt-delivery.js';
 import { claimDue, failUndeliverable, recordDeliveries, type DeliveryRow } from './deliveries.js';
 import { buildDigestEvent, digestDue, uuidFromName } from './email/expiry-digest.js';
 import { emailConfigSchema } from './email/email-config.js';
-import { routeEvent, templateRulesFromDatabase, type RulesFor } from './routing.js';
+import { routeEvent, routingStateFromDatabase, type RulesFor } from './routing.js';
 import { forwardAuditBatch } from './syslog/audit-forwarder.js';
 import { syslogConfigSchema } from './syslog/syslog-config.js';
 
@@ -36,7 +36,7 @@ export interface DeliveryWorkerOptions {
   nc: NatsConnection;
   subjects: Subjects;
   log: Logger;
-  /** A template's notification rules; defaults to reading them from the template tables. */
+  /** A template's notification rules (tests); by default read from the template tables with the channels. */
   rulesFor?: RulesFor;
   /** How often due rows, digests and the audit tail are looked at without a wake-up. */
   pollMs?: number;
@@ -51,7 +51,6 @@ export class DeliveryWorker {
   private readonly log: Logger;
   private readonly stopping = new AbortController();
   private readonly inFlight = new Map<Promise<void>, string>();
-  private readonly rulesFor: RulesFor;
   private messages: ConsumerMessages | null = null;
   private timers: NodeJS.Timeout[] = [];
   private pumping = false;
@@ -61,7 +60,6 @@ export class DeliveryWorker {
 
   constructor(private readonly options: DeliveryWorkerOptions) {
     this.log = options.log.child({ component: 'notifier' });
-    this.rulesFor = options.rulesFor ?? templateRulesFromDatabase(() => options.orm.em.fork());
   }
 
   async start(): Promise<void> {
@@ -159,8 +157,9 @@ export class DeliveryWorker {
     const event = parsed.data;
     try {
       const em = this.options.orm.em.fork();
-      const channels = await em.find(NotificationChannel, {});
-      const rules = event.templateId ? await this.rulesFor(event.templateId) : null;
+      const state = await routingStateFromDatabase(em, this.options.rulesFor ? null : event.templateId ?? null);
+      const channels = state.channels;
+      const rules = this.options.rulesFor ? (event.templateId ? await this.options.rulesFor(event.templateId) : null) : state.rules;
       const names = routeEvent(event.kind, rules, channels);
       const byName = new Map(channels.map((c) => [c.name, c]));
       const known = names.filter((n) => byName.has(n)).map((n) => ({ name: n, kind: byName.get(n)!.kind }));

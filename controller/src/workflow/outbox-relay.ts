@@ -1,12 +1,11 @@
 // Publishes outbox rows to JetStream. Every replica runs a relay; `for update skip locked` lets them
-// share the rows without waiting on each other. A row is marked published only after JetStream
-// acknowledged it; a relay that dies in between publishes again, and JetStream drops the duplicate by
-// its message id (within the stream's duplicate window).
+// share the rows without waiting on each other. A row's published mark commits only after JetStream
+// acknowledged it; a relay that dies in between leaves it unpublished, the row is published again, and
+// JetStream drops the duplicate by its message id (within the stream's duplicate window).
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { JetStreamClient, NatsConnection } from 'nats';
 import type { Logger } from '../log.js';
 import { onOutboxKick } from './outbox.js';
-import { pgArray } from '../db/pg-array.js';
 
 export interface OutboxRelayOptions {
   pollMs?: number;
@@ -77,19 +76,26 @@ export class OutboxRelay {
     this.schedule(more ? 0 : this.options.pollMs ?? 250);
   }
 
-  /** Publishes one batch; returns how many rows it published. */
+  /**
+   * Publishes one batch; returns how many rows it published. The rows are marked published and locked by
+   * one statement, in a transaction that commits only after JetStream acknowledged every one of them: a
+   * failed publish rolls the marks back.
+   */
   async publishBatch(): Promise<number> {
     const batch = this.options.batch ?? 200;
     const em = this.orm.em.fork();
     return em.transactional(async (tx) => {
       const rows = await tx.execute<{ id: string; msg_id: string; subject: string; payload: unknown }[]>(
-        `select id, msg_id, subject, payload from outbox where published_at is null order by id limit ? for update skip locked`,
+        `update outbox set published_at = now()
+          where id in (select id from outbox where published_at is null order by id limit ? for update skip locked)
+          returning id, msg_id, subject, payload`,
         [batch], 'all',
       );
       if (rows.length === 0) return 0;
+      // In the order they were written (update ... returning keeps none).
+      rows.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
       await Promise.all(rows.map((row) =>
         this.js.publish(row.subject, JSON.stringify(row.payload), { msgID: row.msg_id, timeout: 5000 })));
-      await tx.execute(`update outbox set published_at = now() where id = any(?::bigint[])`, [pgArray(rows.map((r) => r.id))], 'run');
       return rows.length;
     });
   }

@@ -53,7 +53,8 @@ export const issue: StageHandler = async (ctx) => {
   context.issueProgress = progress;
   const now = deps.now();
 
-  // 1. A CSR job per host, once.
+  // 1. A CSR job per host, once. A job made in this call is not answered yet: it is not read back.
+  const justCreated = new Set<string>();
   for (const [i, agentId] of keyHosts.entries()) {
     if (progress.csrJobs.some((j) => j.agentId === agentId)) continue;
     const keyId = `r-${run.id.slice(0, 8)}-${createHash('sha256').update(`${run.id}:${agentId}`).digest('hex').slice(0, 16)}-${i}`;
@@ -62,13 +63,18 @@ export const issue: StageHandler = async (ctx) => {
       keyId, keyType: template.key.type, commonName: managed.dnsNames[0] ?? '', dnsNames: managed.dnsNames, ipAddresses,
     });
     progress.csrJobs.push({ ...ref, keyId });
+    justCreated.add(ref.jobId);
   }
 
   // 2. Each answered CSR goes to the CA.
-  const jobs = await readJobs(tx, progress.csrJobs);
+  const open = progress.csrJobs.filter((ref) => !progress.issued.some((c) => c.agentId === ref.agentId));
+  const jobs = await readJobs(tx, open.filter((ref) => !justCreated.has(ref.jobId)));
   const waitingFor: string[] = [];
-  for (const ref of progress.csrJobs) {
-    if (progress.issued.some((c) => c.agentId === ref.agentId)) continue;
+  for (const ref of open) {
+    if (justCreated.has(ref.jobId)) {
+      waitingFor.push(ref.agentId);
+      continue;
+    }
     const job = jobs.get(ref.jobId);
     if (!job) throw new PermanentStageError(`CSR job ${ref.jobId} disappeared`);
     if (job.state === 'failed') throw new PermanentStageError(`agent ${ref.agentId} could not make a key and CSR: ${job.error ?? 'no reason given'}`);
