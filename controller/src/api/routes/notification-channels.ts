@@ -112,10 +112,14 @@ export function notificationChannelRoutes(deps: { secretBox: () => SecretBox | n
         summary: request.body?.message ?? `Test notification from certflow to channel "${channel.name}", requested by ${who}`,
         severity: 'info', runId: null, managedCertificateId: null, templateId: null, details: {},
       };
-      await recordDeliveries(em, event, [{ name: channel.name, kind: channel.kind }]);
-      const { items: [row] } = await listDeliveries(em, { eventId: event.id }, 1, 0);
       const claimant = `api:${request.id}`;
-      const claimed = await claimOne(em, row.id, claimant, channel.timeoutSeconds + 10);
+      // Written and claimed in one transaction: the delivery worker, polling for pending rows, never sees
+      // this one unclaimed (it would send it itself, and the operator would get "sending").
+      const claimed = await em.fork().transactional(async (tx) => {
+        await recordDeliveries(tx, event, [{ name: channel.name, kind: channel.kind }]);
+        const { items: [row] } = await listDeliveries(tx, { eventId: event.id }, 1, 0);
+        return claimOne(tx, row.id, claimant, channel.timeoutSeconds + 10);
+      });
       if (claimed) {
         // One attempt, no retries: the operator is waiting for the answer.
         await attemptDelivery({ em: () => em.fork(), box: secretBox, log: request.log as unknown as Logger, claimant }, claimed, { retry: false });
