@@ -124,14 +124,17 @@ describe('a real SIGKILL between the ACME order and the record', () => {
     // Every stage once, one CA record, one certificate.issued audit entry, one run-ending entry, one job
     // of each kind linked to the run (the http-01 start job among them: B did not ask the agent again).
     expect(await exactlyOnceProblems(db.url, [managed.id], { [managed.id]: 'succeeded' })).toEqual([]);
-    // The stop job (not linked to the run: its answer wakes nothing) was made once, by B.
+    // The tokens were served by the host's makeCsr job (its serveHttp01), once; the stop job (not linked to
+    // the run: its answer wakes nothing) was made once, by B.
     const http01 = await eventually(async () => {
-      const rows = await sql<{ action: string }>(db.url,
-        `select payload->>'action' as action from agent_jobs where kind = 'http01Challenge' and payload->>'challengeId' like $1 order by created_at`,
+      const rows = await sql<{ kind: string; action: string }>(db.url,
+        `select kind, coalesce(payload->'serveHttp01', payload)->>'action' as action from agent_jobs
+          where (kind = 'http01Challenge' and payload->>'challengeId' like $1) or (kind = 'makeCsr' and payload->'serveHttp01'->>'challengeId' like $1)
+          order by created_at`,
         [`${run!.id}.%`]);
       return rows.length === 2 ? rows : null;
     }, 20_000, 'the stop job');
-    expect(http01.map((j) => j.action)).toEqual(['start', 'stop']);
+    expect(http01.map((j) => [j.kind, j.action])).toEqual([['makeCsr', 'start'], ['http01Challenge', 'stop']]);
 
     const issuedEntries = await sql<{ n: number }>(db.url,
       `select count(*)::int as n from audit_events where action = 'certificate.issued' and target_id = $1`, [run!.id]);

@@ -63,13 +63,18 @@ function listening(port: number): Promise<boolean> {
 
 interface JobRow { state: string; payload: { action: string; port: number; webroot: string; tokens: unknown[] }; result: { http01?: { status: string; mode: string; files: string[] } } | null; error: string | null }
 
-/** The run's Http01Challenge jobs, start first (read from Postgres: the API shows jobs one at a time). */
+/**
+ * The run's http-01 jobs, start first (read from Postgres: the API shows jobs one at a time). The start is
+ * the host's makeCsr job, which serves the tokens too (its serveHttp01): shown as the start it carries.
+ */
 async function http01Jobs(runId: string): Promise<JobRow[]> {
   const client = new pg.Client({ connectionString: db.url });
   await client.connect();
   try {
     const { rows } = await client.query<JobRow>(
-      `select state, payload, result, error from agent_jobs where kind = 'http01Challenge' and payload->>'challengeId' like $1 order by created_at`, [`${runId}.%`]);
+      `select state, coalesce(payload->'serveHttp01', payload) as payload, result, error from agent_jobs
+        where (kind = 'http01Challenge' and payload->>'challengeId' like $1) or (kind = 'makeCsr' and payload->'serveHttp01'->>'challengeId' like $1)
+        order by created_at`, [`${runId}.%`]);
     return rows;
   } finally {
     await client.end();

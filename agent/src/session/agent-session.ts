@@ -82,9 +82,13 @@ export async function runSession(
           break;
         case 'makeCsr': {
           const r = job.makeCsr!;
-          answer = { ok: true, error: '', csr: await makeCsr(config.stateDir, {
+          // An ACME order placed before the key: its http-01 tokens are served first (a refusal fails the job),
+          // so the controller can have the CA validate as soon as it has the CSR.
+          const served = r.serveHttp01 ? await http01.run(r.serveHttp01) : undefined;
+          const csr = await makeCsr(config.stateDir, {
             keyId: r.keyId, keyType: r.keyType, commonName: r.commonName, dnsNames: r.dnsNames, ipAddresses: r.ipAddresses,
-          }) };
+          });
+          answer = { ok: true, error: '', csr: served ? { ...csr, http01: served } : csr };
           break;
         }
         // These answer with a structured output even when they fail (what was refused, which step, rollback).

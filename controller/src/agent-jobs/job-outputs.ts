@@ -20,9 +20,13 @@ function bounded(value: unknown, depth = 0): unknown {
 export function jobOutputRecord(result: JobResult__Output): Record<string, unknown> | null {
   switch (result.output) {
     case 'csr': {
-      // Public material only: a CSR and the hash of its public key.
+      // Public material only: a CSR and the hash of its public key (and what it serves for http-01, kept where
+      // an Http01Challenge job's answer is).
       const csr = result.csr!;
-      return { csr: { keyId: csr.keyId.slice(0, 64), csrPem: csr.csrPem.slice(0, 16_384), publicKeySha256: csr.publicKeySha256.slice(0, 64) } };
+      return {
+        csr: { keyId: csr.keyId.slice(0, 64), csrPem: csr.csrPem.slice(0, 16_384), publicKeySha256: csr.publicKeySha256.slice(0, 64) },
+        ...(csr.http01 ? { http01: bounded(csr.http01) } : {}),
+      };
     }
     case 'deploy':
       return { deploy: bounded(result.deploy) };

@@ -154,8 +154,8 @@ function sameSet(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((x) => b.includes(x));
 }
 
-/** Parses and verifies the CSR and checks it against the request's names; throws InvalidCsrError otherwise. */
-export async function checkCsr(req: IssueRequest): Promise<CheckedCsr> {
+/** The request's names, lower-cased and canonical, without duplicates; InvalidCsrError when one is malformed or there are none. */
+export function checkRequestedNames(req: Pick<IssueRequest, 'dnsNames' | 'ipAddresses'>): { dnsNames: string[]; ipAddresses: string[] } {
   const dnsNames = uniqueLower(req.dnsNames ?? []);
   const badDns = dnsNames.find((n) => !DNS_NAME.test(n) || n.length > 253);
   if (badDns !== undefined) throw new InvalidCsrError(`"${badDns}" is not a DNS name`);
@@ -163,6 +163,12 @@ export async function checkCsr(req: IssueRequest): Promise<CheckedCsr> {
   if (badIp !== undefined) throw new InvalidCsrError(`"${badIp}" is not an IP address`);
   const ipAddresses = [...new Set((req.ipAddresses ?? []).map(canonicalIp))];
   if (dnsNames.length + ipAddresses.length === 0) throw new InvalidCsrError('the request names no DNS name or IP address');
+  return { dnsNames, ipAddresses };
+}
+
+/** Parses and verifies the CSR and checks it against the request's names; throws InvalidCsrError otherwise. */
+export async function checkCsr(req: IssueRequest): Promise<CheckedCsr> {
+  const { dnsNames, ipAddresses } = checkRequestedNames(req);
 
   if (typeof req.csrPem !== 'string' || !req.csrPem.includes('-----BEGIN CERTIFICATE REQUEST-----')) {
     throw new InvalidCsrError('the CSR is not a PEM "CERTIFICATE REQUEST" block');

@@ -19,9 +19,10 @@ interface RecordRow {
   fingerprint_sha256: string | null;
   certificate_pem: string | null;
   chain_pem: string | null;
+  names: string[];
 }
 
-const RECORD_COLUMNS = 'id, request_sha256, serial_hex, not_before, not_after, fingerprint_sha256, certificate_pem, chain_pem';
+const RECORD_COLUMNS = 'id, request_sha256, serial_hex, not_before, not_after, fingerprint_sha256, certificate_pem, chain_pem, names';
 
 /** What identifies a request apart from its key: the CSR's base64 body, the names and the validity. */
 export function requestSha256(req: IssueRequest): string {
@@ -54,10 +55,18 @@ function recorded(row: RecordRow): IssuedCertificate | null {
   };
 }
 
-function sameRequest(caName: string, key: string, row: RecordRow, hash: string): void {
-  if (row.request_sha256 !== hash) {
-    throw new IdempotencyConflictError(`idempotency key "${key}" was already used at CA "${caName}" for a different request (CSR, names or validity)`);
-  }
+/**
+ * The request is the one the key was reserved for. A key reserved before its CSR existed (an order placed
+ * while the host made the key: csrPem empty) holds the hash without a CSR: any CSR then fits it until a
+ * certificate is recorded (issueOnce then stores the full hash), and a request still without a CSR fits
+ * a key reserved with one when the names are the same.
+ */
+function sameRequest(caName: string, key: string, row: RecordRow, req: IssueRequest, names: readonly string[] | null): void {
+  if (row.request_sha256 === requestSha256(req)) return;
+  const beforeCsr = !req.csrPem;
+  if (!beforeCsr && row.certificate_pem === null && row.request_sha256 === requestSha256({ ...req, csrPem: '' })) return;
+  if (beforeCsr && names && JSON.stringify(row.names) === JSON.stringify(names)) return;
+  throw new IdempotencyConflictError(`idempotency key "${key}" was already used at CA "${caName}" for a different request (CSR, names or validity)`);
 }
 
 /**
@@ -65,19 +74,21 @@ function sameRequest(caName: string, key: string, row: RecordRow, hash: string):
  * certificate recorded for it, if any. Rows are never deleted, so a key seen reserved stays reserved.
  */
 export async function findReservation(
-  em: EntityManager, ca: { id: string; name: string }, req: IssueRequest,
+  em: EntityManager, ca: { id: string; name: string }, req: IssueRequest, names: readonly string[] | null = null,
 ): Promise<{ certificate: IssuedCertificate | null } | null> {
   const key = checkKey(req.idempotencyKey);
   const [row] = await em.getConnection().execute<RecordRow[]>(
     `select ${RECORD_COLUMNS} from issued_certificates where ca_id = ? and idempotency_key = ?`, [ca.id, key]);
   if (!row) return null;
-  sameRequest(ca.name, key, row, requestSha256(req));
+  sameRequest(ca.name, key, row, req, names);
   return { certificate: recorded(row) };
 }
 
-/** The certificate recorded for this key, if there is one (checked against the request). */
-export async function findRecorded(em: EntityManager, ca: { id: string; name: string }, req: IssueRequest): Promise<IssuedCertificate | null> {
-  return (await findReservation(em, ca, req))?.certificate ?? null;
+/** The certificate recorded for this key, if there is one (checked against the request; `names` for a request without a CSR). */
+export async function findRecorded(
+  em: EntityManager, ca: { id: string; name: string }, req: IssueRequest, names: readonly string[] | null = null,
+): Promise<IssuedCertificate | null> {
+  return (await findReservation(em, ca, req, names))?.certificate ?? null;
 }
 
 /**
@@ -121,15 +132,16 @@ export async function issueOnce(
       await reserveIdempotencyKey(em, ca, req, names);
       [row] = await lockRow();
     }
-    sameRequest(ca.name, key, row, hash);
+    sameRequest(ca.name, key, row, req, names);
     const existing = recorded(row);
     if (existing) return existing;
     const issued = await sign();
+    // With the request's full hash: a key reserved before its CSR is bound to the CSR it was issued for.
     await tx.execute(
       `update issued_certificates set serial_hex = ?, not_before = ?, not_after = ?, fingerprint_sha256 = ?,
-       certificate_pem = ?, chain_pem = ?, issued_at = ? where id = ?`,
+       certificate_pem = ?, chain_pem = ?, issued_at = ?, request_sha256 = ? where id = ?`,
       [issued.serialHex, issued.notBefore, issued.notAfter, issued.fingerprintSha256, issued.certificatePem,
-        issued.chainPem, new Date(), row.id], 'run');
+        issued.chainPem, new Date(), hash, row.id], 'run');
     return issued;
   });
 }

@@ -10,7 +10,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SecretBox } from '../../crypto/master-key.js';
 import { checkKeyTypeAllowed, checkNamesAllowed, type CaPolicy } from '../ca-policy.js';
-import { checkCsr, type CheckedCsr } from '../csr-request.js';
+import { checkCsr, checkRequestedNames, type CheckedCsr } from '../csr-request.js';
 import {
   findRecorded, findReservation, issueOnce, normalizeSerial, reserveIdempotencyKey, revokeRecorded, UnknownSerialError, type RevocationResult,
 } from '../issued-records.js';
@@ -198,21 +198,23 @@ export class AcmeIssuer implements HealthCheckedIssuer, RevokingIssuer, RenewalI
   async prepare(req: IssueRequest, signal?: AbortSignal): Promise<{ challenges: PendingHttp01Challenge[] }> {
     signal?.throwIfAborted();
     if (this.ca.disabled) throw new IssuerUnavailableError(`CA "${this.ca.name}" is disabled`);
-    let request: Awaited<ReturnType<AcmeIssuer['checkRequest']>>;
+    let request: { checked: Pick<CheckedCsr, 'dnsNames' | 'ipAddresses'>; names: string[]; config: AcmeConfig };
     try {
-      request = await this.checkRequest({ ...req, http01Responder: SERVED_BY_AGENT });
+      // Without a CSR (the order is placed while the host makes the key): the names against the policy now,
+      // the CSR and its key type at complete().
+      request = req.csrPem ? await this.checkRequest({ ...req, http01Responder: SERVED_BY_AGENT }) : await this.checkNames(req);
       if (request.config.challenge.type !== 'http-01') {
         throw new IssuerPolicyError(`CA "${this.ca.name}" validates with ${request.config.challenge.type}: use issue()`);
       }
     } catch (err) {
       // A recorded certificate stands even if the CA's policy changed since: there is nothing to serve.
-      if (await findRecorded(this.em, this.ca, req)) return { challenges: [] };
+      if (await findRecorded(this.em, this.ca, req, recordedNames(req))) return { challenges: [] };
       throw err;
     }
     const { checked, names, config } = request;
     // A key reserved just now has no certificate and no order yet; one reserved before may have either.
     const fresh = await reserveIdempotencyKey(this.em, this.ca, req, names);
-    if (!fresh && await findRecorded(this.em, this.ca, req)) return { challenges: [] };
+    if (!fresh && await findRecorded(this.em, this.ca, req, names)) return { challenges: [] };
     return withOrderSlot(this.ca.id, config.maxConcurrentOrders, async () => {
       const client = await this.client(signal);
       const order = await this.openOrder(client, req, checked, { noOrderYet: fresh }, signal);
@@ -243,6 +245,15 @@ export class AcmeIssuer implements HealthCheckedIssuer, RevokingIssuer, RenewalI
     const { checked, names, config } = await this.checkRequest(served);
     return withOrderSlot(this.ca.id, config.maxConcurrentOrders, () => issueOnce(this.em, this.ca, served, names,
       () => this.order(served, checked, signal, { resumeOnly: true }), { reserved: reservation !== null }), signal);
+  }
+
+  /** The names alone against the CA's policy (a request whose CSR the host is still making). */
+  private async checkNames(req: IssueRequest): Promise<{ checked: Pick<CheckedCsr, 'dnsNames' | 'ipAddresses'>; names: string[]; config: AcmeConfig }> {
+    const checked = checkRequestedNames(req);
+    const names = [...checked.dnsNames, ...checked.ipAddresses];
+    checkNamesAllowed(this.ca.name, this.ca.policy, names);
+    const { config } = await this.load();
+    return { checked, names, config };
   }
 
   /** The CSR and names against the CA's policy and challenge type. */
@@ -285,7 +296,9 @@ export class AcmeIssuer implements HealthCheckedIssuer, RevokingIssuer, RenewalI
   }
 
   /** The key's stored order when it is still usable, else (unless `resumeOnly`) a new one, stored at once. */
-  private async openOrder(client: acme.Client, req: IssueRequest, checked: CheckedCsr, how: OrderOpening, signal?: AbortSignal): Promise<acme.Order> {
+  private async openOrder(
+    client: acme.Client, req: IssueRequest, checked: Pick<CheckedCsr, 'dnsNames' | 'ipAddresses'>, how: OrderOpening, signal?: AbortSignal,
+  ): Promise<acme.Order> {
     const resumeOnly = how.resumeOnly ?? false;
     const savedUrl = how.noOrderYet ? null : await findOrderUrl(this.em, this.ca.id, req.idempotencyKey);
     if (savedUrl) {
@@ -495,4 +508,14 @@ export function checkDirectory(url: string, body: unknown): Directory {
     }
   }
   return doc as unknown as Directory;
+}
+
+/** The request's names as a reservation records them (DNS, then IP); null when they are malformed. */
+function recordedNames(req: IssueRequest): string[] | null {
+  try {
+    const { dnsNames, ipAddresses } = checkRequestedNames(req);
+    return [...dnsNames, ...ipAddresses];
+  } catch {
+    return null;
+  }
 }

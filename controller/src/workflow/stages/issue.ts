@@ -8,13 +8,13 @@
 // seals the key to each other host's agent (issue-shared-key.ts), and the controller only carries the
 // sealed copies.
 import { createHash, X509Certificate } from 'node:crypto';
-import type { IssuedCertificate, IssueRequest } from '../../issuers/issuer.js';
+import type { IssuedCertificate, Issuer, IssueRequest } from '../../issuers/issuer.js';
 import { IssuerPolicyError, isStaged } from '../../issuers/issuer.js';
 import type { StageHandler } from '../stage-handler.js';
 import { PermanentStageError } from '../stage-handler.js';
 import type { RunTarget } from './discover.js';
 import { jobTimedOut, readJobs, startAgentJob, type JobRef } from './agent-job-wait.js';
-import { issueThroughAgentHttp01, type Http01Progress } from './issue-http01.js';
+import { issueThroughAgentHttp01, orderBeforeKey, servedWithKey, stopServing, type Http01Progress } from './issue-http01.js';
 import { shareIssuedKey, sharedKeyHost, type SharedKeyProgress } from './issue-shared-key.js';
 import type { EncryptedKeyPayload } from '../../agent-jobs/deploy-job-payloads.js';
 
@@ -53,15 +53,29 @@ export const issue: StageHandler = async (ctx) => {
   context.issueProgress = progress;
   const now = deps.now();
 
-  // 1. A CSR job per host, once. A job made in this call is not answered yet: it is not read back.
+  const request = (agentId: string, csrPem: string): IssueRequest => ({
+    csrPem, dnsNames: managed.dnsNames, ipAddresses: managed.ipAddresses,
+    validityDays: template.ca.validityDays, idempotencyKey: `${run.id}:${agentId}`,
+    // A renewal from the same CA names the certificate it replaces (ARI `replaces`: no rate-limit cost).
+    ...(managed.currentCa === ca && managed.currentCertificatePem ? { replacesCertificatePem: managed.currentCertificatePem } : {}),
+  });
+  let loaded: Promise<Issuer> | undefined;
+  const issuerOf = () => (loaded ??= deps.loadIssuer(tx, ca));
+
+  // 1. A CSR job per host, once. With a CA whose http-01 challenges the host's agent answers, the order is
+  //    placed first and the same job serves its tokens: key, CSR and tokens take one round trip to the agent.
+  //    A job made in this call is not answered yet: it is not read back.
   const justCreated = new Set<string>();
   for (const [i, agentId] of keyHosts.entries()) {
     if (progress.csrJobs.some((j) => j.agentId === agentId)) continue;
     const keyId = `r-${run.id.slice(0, 8)}-${createHash('sha256').update(`${run.id}:${agentId}`).digest('hex').slice(0, 16)}-${i}`;
     const ipAddresses = managed.ipAddresses;
+    const serveHttp01 = await refusalFails(ca, async () => orderBeforeKey(ctx, await issuerOf(), request(agentId, ''), agentId, progress.http01 ??= []));
     const ref = await startAgentJob(ctx, agentId, 'makeCsr', {
       keyId, keyType: template.key.type, commonName: managed.dnsNames[0] ?? '', dnsNames: managed.dnsNames, ipAddresses,
+      ...(serveHttp01 ? { serveHttp01 } : {}),
     });
+    if (serveHttp01) servedWithKey(progress.http01!, agentId, ref);
     progress.csrJobs.push({ ...ref, keyId });
     justCreated.add(ref.jobId);
   }
@@ -77,7 +91,14 @@ export const issue: StageHandler = async (ctx) => {
     }
     const job = jobs.get(ref.jobId);
     if (!job) throw new PermanentStageError(`CSR job ${ref.jobId} disappeared`);
-    if (job.state === 'failed') throw new PermanentStageError(`agent ${ref.agentId} could not make a key and CSR: ${job.error ?? 'no reason given'}`);
+    if (job.state === 'failed') {
+      const serving = progress.http01?.find((p) => p.startJob?.jobId === ref.jobId);
+      if (!serving) throw new PermanentStageError(`agent ${ref.agentId} could not make a key and CSR: ${job.error ?? 'no reason given'}`);
+      // It may have started serving before the key failed: told to stop, in this commit.
+      await stopServing(ctx, serving);
+      return { type: 'fail', error: `agent ${ref.agentId} could not serve the http-01 tokens and make a key and CSR: ${job.error ?? 'no reason given'}`,
+        output: { issued: progress.issued.length, of: hosts.length } };
+    }
     if (job.state !== 'succeeded') {
       if (jobTimedOut(job, deps.settings.agentJobTimeoutMs, now)) throw new PermanentStageError(`agent ${ref.agentId} did not answer the CSR job within ${Math.round(deps.settings.agentJobTimeoutMs / 60000)} min`);
       waitingFor.push(ref.agentId);
@@ -85,18 +106,13 @@ export const issue: StageHandler = async (ctx) => {
     }
     const csr = (job.result as { csr?: { csrPem: string; publicKeySha256: string } } | null)?.csr;
     if (!csr?.csrPem) throw new PermanentStageError(`agent ${ref.agentId} answered the CSR job without a CSR`);
-    const issuer = await deps.loadIssuer(tx, ca);
-    const req: IssueRequest = {
-      csrPem: csr.csrPem, dnsNames: managed.dnsNames, ipAddresses: managed.ipAddresses,
-      validityDays: template.ca.validityDays, idempotencyKey: `${run.id}:${ref.agentId}`,
-      // A renewal from the same CA names the certificate it replaces (ARI `replaces`: no rate-limit cost).
-      ...(managed.currentCa === ca && managed.currentCertificatePem ? { replacesCertificatePem: managed.currentCertificatePem } : {}),
-    };
+    const issuer = await issuerOf();
+    const req = request(ref.agentId, csr.csrPem);
     let cert: IssuedCertificate;
     try {
       const http01 = isStaged(issuer) ? await issuer.agentHttp01() : null;
       if (http01 && isStaged(issuer)) {
-        const step = await issueThroughAgentHttp01(ctx, issuer, { ...http01, ...template.ca.http01 }, req, ref.agentId, progress.http01 ??= []);
+        const step = await issueThroughAgentHttp01(ctx, issuer, { ...http01, ...template.ca.http01 }, req, ref.agentId, progress.http01 ??= [], jobs);
         if (step.type === 'failed') return { type: 'fail', error: step.error, output: { issued: progress.issued.length, of: hosts.length } };
         if (step.type === 'waiting') {
           waitingFor.push(ref.agentId);
@@ -129,6 +145,16 @@ export const issue: StageHandler = async (ctx) => {
   }
   return { type: 'done', output: { ca, certificates: progress.issued.map(({ certificatePem: _c, chainPem: _ch, encryptedKey: _k, ...rest }) => rest) } };
 };
+
+/** The CA's refusal (policy, names) fails the run with its words; anything else is retried. */
+async function refusalFails<T>(ca: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof IssuerPolicyError) throw new PermanentStageError(`${ca} refused: ${err.message}`);
+    throw err;
+  }
+}
 
 /** The CA must have certified the host's key and exactly the names asked for. */
 function checkIssued(cert: IssuedCertificate, csrPublicKeySha256: string, dnsNames: string[]): void {
