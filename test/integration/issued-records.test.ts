@@ -5,7 +5,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOrm, migrate, type Orm } from '../../controller/src/db/orm.js';
 import { findReservation, issueOnce, reserveIdempotencyKey } from '../../controller/src/issuers/issued-records.js';
-import type { IssuedCertificate, IssueRequest } from '../../controller/src/issuers/issuer.js';
+import { IdempotencyConflictError, type IssuedCertificate, type IssueRequest } from '../../controller/src/issuers/issuer.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 
 let db: TestDatabase;
@@ -63,5 +63,21 @@ describe('issueOnce', () => {
     const results = await Promise.all([true, false, true].map((reserved) => issueOnce(orm.em, ca, req, ['r.test'], s.sign, { reserved })));
     expect(s.calls()).toBe(1);
     expect(new Set(results.map((r) => r.serialHex)).size).toBe(1);
+  });
+
+  it('a key reserved before its CSR (an order placed while the host makes the key) takes the first CSR it is issued for, and only that one', async () => {
+    const withCsr = request();
+    const beforeCsr: IssueRequest = { ...withCsr, csrPem: '' };
+    expect(await reserveIdempotencyKey(orm.em, ca, beforeCsr, ['r.test'])).toBe(true);
+    // Asked again before the CSR: the same names fit; other names do not.
+    expect(await findReservation(orm.em, ca, beforeCsr, ['r.test'])).toEqual({ certificate: null });
+    await expect(findReservation(orm.em, ca, { ...beforeCsr, dnsNames: ['other.test'] }, ['other.test'])).rejects.toBeInstanceOf(IdempotencyConflictError);
+    // Any CSR fits until a certificate is recorded; the record binds the key to the CSR it was issued for.
+    expect(await findReservation(orm.em, ca, withCsr)).toEqual({ certificate: null });
+    const issued = await issueOnce(orm.em, ca, withCsr, ['r.test'], signer().sign, { reserved: true });
+    expect((await findReservation(orm.em, ca, withCsr))?.certificate?.serialHex).toBe(issued.serialHex);
+    await expect(findReservation(orm.em, ca, { ...withCsr, csrPem: request().csrPem })).rejects.toBeInstanceOf(IdempotencyConflictError);
+    // The recorded certificate is found again before a CSR too (a retried first step), by its names.
+    expect((await findReservation(orm.em, ca, beforeCsr, ['r.test']))?.certificate?.serialHex).toBe(issued.serialHex);
   });
 });
