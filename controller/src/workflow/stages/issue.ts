@@ -96,7 +96,7 @@ export const issue: StageHandler = async (ctx) => {
       if (!serving) throw new PermanentStageError(`agent ${ref.agentId} could not make a key and CSR: ${job.error ?? 'no reason given'}`);
       // It may have started serving before the key failed: told to stop, in this commit.
       await stopServing(ctx, serving);
-      return { type: 'fail', error: `agent ${ref.agentId} could not serve the http-01 tokens and make a key and CSR: ${job.error ?? 'no reason given'}`,
+      return { type: 'fail', error: `agent ${ref.agentId} cannot answer http-01 for ${ca} and make the key: ${job.error ?? 'no reason given'}`,
         output: { issued: progress.issued.length, of: hosts.length } };
     }
     if (job.state !== 'succeeded') {
