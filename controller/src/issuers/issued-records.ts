@@ -115,7 +115,7 @@ export async function issueOnce(
   ca: { id: string; name: string },
   req: IssueRequest,
   names: string[],
-  sign: () => Promise<IssuedCertificate>,
+  sign: (stored: { acmeOrderUrl: string | null }) => Promise<IssuedCertificate>,
   options: { reserved?: boolean } = {},
 ): Promise<IssuedCertificate> {
   const key = checkKey(req.idempotencyKey);
@@ -124,8 +124,11 @@ export async function issueOnce(
   if (!options.reserved) await reserveIdempotencyKey(em, ca, req, names);
   // Step 2: sign and record under the row's lock.
   return em.fork().transactional(async (tx) => {
-    const lockRow = () => tx.execute<RecordRow[]>(
-      `select ${RECORD_COLUMNS} from issued_certificates where ca_id = ? and idempotency_key = ? for update`, [ca.id, key]);
+    // With the ACME order stored for the key, if any (acme-orders.ts): the issuer need not read it again.
+    const lockRow = () => tx.execute<(RecordRow & { acme_order_url: string | null })[]>(
+      `select ${RECORD_COLUMNS},
+         (select o.order_url from acme_orders o where o.ca_id = r.ca_id and o.idempotency_key = r.idempotency_key) as acme_order_url
+       from issued_certificates r where ca_id = ? and idempotency_key = ? for update of r`, [ca.id, key]);
     let [row] = await lockRow();
     if (!row) {
       // Not there after all: reserved now, committed on its own connection, then locked (read committed sees it).
@@ -135,7 +138,7 @@ export async function issueOnce(
     sameRequest(ca.name, key, row, req, names);
     const existing = recorded(row);
     if (existing) return existing;
-    const issued = await sign();
+    const issued = await sign({ acmeOrderUrl: row.acme_order_url });
     // With the request's full hash: a key reserved before its CSR is bound to the CSR it was issued for.
     await tx.execute(
       `update issued_certificates set serial_hex = ?, not_before = ?, not_after = ?, fingerprint_sha256 = ?,

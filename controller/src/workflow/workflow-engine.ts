@@ -1,11 +1,12 @@
 // The workflow's moving parts, started and stopped together by the composition root: the outbox relay,
 // the stage runner, the watchdog, the renewal scheduler, the ARI poller and the audit sequencer. Every
 // replica runs them all.
-import type { MikroORM } from '@mikro-orm/postgresql';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { NatsConnection } from 'nats';
 import { AuditSequencer } from '../audit/audit-sequencer.js';
 import type { ControllerConfig } from '../config.js';
 import type { SecretBox } from '../crypto/master-key.js';
+import type { Issuer } from '../issuers/issuer.js';
 import { loadIssuer } from '../issuers/issuer-registry.js';
 import type { Logger } from '../log.js';
 import type { Subjects } from '../messaging/subjects.js';
@@ -22,6 +23,22 @@ export interface WorkflowEngine {
   stop(): Promise<void>;
 }
 
+// A CA's row is read once per transaction: select-ca and the issue stage fused after it use the same
+// issuer (still read fresh by every transaction, so a changed or disabled CA counts from the next one).
+const issuersOfTransaction = new WeakMap<EntityManager, Map<string, Promise<Issuer>>>();
+
+function issuerOfTransaction(em: EntityManager, name: string, load: () => Promise<Issuer>): Promise<Issuer> {
+  let issuers = issuersOfTransaction.get(em);
+  if (!issuers) issuersOfTransaction.set(em, (issuers = new Map()));
+  let issuer = issuers.get(name);
+  if (!issuer) {
+    issuer = load();
+    issuers.set(name, issuer);
+    issuer.catch(() => issuers.delete(name));
+  }
+  return issuer;
+}
+
 export function stageDepsFromConfig(config: ControllerConfig, subjects: Subjects, box: SecretBox, log: Logger): StageDeps {
   return {
     subjects, box, log: log.child({ component: 'workflow' }), publicUrl: config.publicUrl,
@@ -33,7 +50,7 @@ export function stageDepsFromConfig(config: ControllerConfig, subjects: Subjects
       agentJobTimeoutMs: config.agentJobTimeoutMinutes * 60_000,
       waitRecheckMs: 30_000,
     },
-    loadIssuer: (em, name) => loadIssuer(em, box, name, { publicUrl: config.publicUrl }),
+    loadIssuer: (em, name) => issuerOfTransaction(em, name, () => loadIssuer(em, box, name, { publicUrl: config.publicUrl })),
     now: () => new Date(),
   };
 }

@@ -178,7 +178,7 @@ export class AcmeIssuer implements HealthCheckedIssuer, RevokingIssuer, RenewalI
     if (reservation?.certificate) return reservation.certificate;
     const { checked, names, config } = await this.checkRequest(req);
     return withOrderSlot(this.ca.id, config.maxConcurrentOrders, () => issueOnce(this.em, this.ca, req, names,
-      () => this.order(req, checked, signal, {}), { reserved: reservation !== null }), signal);
+      (stored) => this.order(req, checked, signal, { storedOrderUrl: stored.acmeOrderUrl }), { reserved: reservation !== null }), signal);
   }
 
   /** http-01 through the target's agent: where it serves the tokens; null for dns-01 (issue() alone works). */
@@ -240,11 +240,19 @@ export class AcmeIssuer implements HealthCheckedIssuer, RevokingIssuer, RenewalI
   async complete(req: IssueRequest, signal?: AbortSignal): Promise<IssuedCertificate> {
     signal?.throwIfAborted();
     const served = { ...req, http01Responder: SERVED_BY_AGENT };
-    const reservation = await findReservation(this.em, this.ca, served);
-    if (reservation?.certificate) return reservation.certificate;
-    const { checked, names, config } = await this.checkRequest(served);
+    let request: Awaited<ReturnType<AcmeIssuer['checkRequest']>>;
+    try {
+      request = await this.checkRequest(served);
+    } catch (err) {
+      // A recorded certificate stands even if the CA's policy changed since.
+      const recorded = await findRecorded(this.em, this.ca, served);
+      if (recorded) return recorded;
+      throw err;
+    }
+    const { checked, names, config } = request;
+    // prepare reserved the key; issueOnce's locked read says whether it is recorded and where its order is.
     return withOrderSlot(this.ca.id, config.maxConcurrentOrders, () => issueOnce(this.em, this.ca, served, names,
-      () => this.order(served, checked, signal, { resumeOnly: true }), { reserved: reservation !== null }), signal);
+      (stored) => this.order(served, checked, signal, { resumeOnly: true, storedOrderUrl: stored.acmeOrderUrl }), { reserved: true }), signal);
   }
 
   /** The names alone against the CA's policy (a request whose CSR the host is still making). */
@@ -300,7 +308,8 @@ export class AcmeIssuer implements HealthCheckedIssuer, RevokingIssuer, RenewalI
     client: acme.Client, req: IssueRequest, checked: Pick<CheckedCsr, 'dnsNames' | 'ipAddresses'>, how: OrderOpening, signal?: AbortSignal,
   ): Promise<acme.Order> {
     const resumeOnly = how.resumeOnly ?? false;
-    const savedUrl = how.noOrderYet ? null : await findOrderUrl(this.em, this.ca.id, req.idempotencyKey);
+    const savedUrl = how.noOrderYet ? null
+      : how.storedOrderUrl !== undefined ? how.storedOrderUrl : await findOrderUrl(this.em, this.ca.id, req.idempotencyKey);
     if (savedUrl) {
       const saved = await this.step('order', () => client.getOrder({ url: savedUrl } as acme.Order), signal);
       if (saved.status !== 'invalid') return saved;
@@ -493,6 +502,8 @@ interface OrderOpening {
    * reserved key), so none is looked up.
    */
   noOrderYet?: boolean;
+  /** The key's stored order URL as the caller read it already (issueOnce's locked row); null: none stored. */
+  storedOrderUrl?: string | null;
 }
 
 /** The directory document, checked: an object whose required resources are absolute http(s) URLs. */
