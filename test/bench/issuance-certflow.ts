@@ -3,12 +3,12 @@
 // through the admin API. N managed certificates with file targets are declared under a template whose CA
 // policy is that Pebble only, and become due at the same instant (the scheduler's advisory lock is held
 // while they are declared, as in workflow.bench.ts). Each run goes discover → trigger → select-ca (Pebble's
-// health: directory and account) → issue (makeCsr job on the agent, then the ACME order, challenge,
-// finalize and download) and then waits in deploy for a maintenance window days away, so deploy/validate/notify
+// health: directory and account) → issue (the ACME order, then one makeCsr job on the agent that also
+// serves the order's http-01 tokens, then validation, finalize and download) and then waits in deploy for a maintenance window days away, so deploy/validate/notify
 // of the first certificates do not compete with the issuance of the last ones: the figure is issuance alone.
 //
-// The challenge (--challenge): http-01 answered by the agent (an Http01Challenge job: the agent serves the
-// tokens on Pebble's httpPort, which its acme.http01.ports allows; one port, so one agent), or dns-01
+// The challenge (--challenge): http-01 answered by the agent (the makeCsr job carries the order's tokens: the
+// agent serves them on Pebble's httpPort, which its acme.http01.ports allows; one port, so one agent), or dns-01
 // through the exec-hook DNS provider, a shell script that sets the TXT record on pebble-challtestsrv with
 // curl (what an operator's hook against their DNS API does).
 import { chmod, writeFile } from 'node:fs/promises';
@@ -187,7 +187,7 @@ export async function benchCertflow(options: CertflowOptions): Promise<CertflowM
       medianIssueStageMs: Number(window!.median_ms ?? NaN),
       recordedByPebble: Number(recorded!.n),
       challenge: options.challenge === 'http-01'
-        ? `http-01 answered by the agent on 127.0.0.1:${pebble.httpChallengePort} (Http01Challenge jobs)`
+        ? `http-01 answered by the agent on 127.0.0.1:${pebble.httpChallengePort} (tokens served by the host's makeCsr job)`
         : 'dns-01 through the exec hook (sh + curl to pebble-challtestsrv)',
       settings,
       stages: stageRows.map((r) => ({

@@ -39,6 +39,8 @@ interface Chain {
   fused?: StageName;
   /** The fused stage's row, as the transaction entered it. */
   entered?: WorkflowStage;
+  /** The run and its certificate as the chain's first stage locked and read them (the same entities). */
+  locked?: LockedRun;
   next?: StageName;
 }
 
@@ -224,17 +226,18 @@ export class WorkflowRunner {
     // A fused stage's run is locked already (by this transaction), and its stage row is the one just entered.
     const entered = chain.entered?.stage === stageName ? chain.entered : undefined;
     chain.entered = undefined;
-    let locked: LockedRun | null = null;
+    // In a fused chain the run is locked and read already, and changed by the stage before: the same entities
+    // go on (the transaction's changes are written once, at commit).
+    let locked = entered ? chain.locked : undefined;
     if (!entered) {
-      locked = await lockRun(tx, runId);
+      locked = await lockRun(tx, runId) ?? undefined;
       if (!locked) {
         const [exists] = await tx.execute<{ id: string }[]>('select id from workflow_runs where id = ?', [runId]);
         return exists ? 'busy' : 'handled';
       }
+      chain.locked = locked;
     }
     lock.at ||= Date.now();
-    // In a fused chain the run is in the identity map, changed by the stage before: no flush for reading it
-    // (the transaction's changes are written once, at commit).
     const run = locked?.run ?? await tx.findOneOrFail(WorkflowRun, { id: runId }, { flushMode: FlushMode.COMMIT });
     // Stale work: the run ended, moved on, or is parked for a person; its own wake-ups will come.
     if (FINISHED_RUN_STATES.includes(run.state) || run.currentStage !== stageName) return 'handled';
