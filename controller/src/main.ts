@@ -21,6 +21,8 @@ import { startWorkflowEngine, type WorkflowEngine } from './workflow/workflow-en
 import { DeliveryWorker } from './notifiers/delivery-worker.js';
 
 const USAGE = 'usage: certflow-controller [run | migrate | init-master-key FILE]';
+/** Longest a graceful stop may take (systemd's TimeoutStopSec for the controller is 30 s). */
+const STOP_DEADLINE_MS = 25_000;
 
 async function run(config: ControllerConfig): Promise<void> {
   const log = createLogger(config.logLevel);
@@ -53,8 +55,15 @@ async function run(config: ControllerConfig): Promise<void> {
 
   const stop = async (signal: string) => {
     if (shutdown.signal.aborted) return;
-    log.info({ signal }, 'shutting down');
+    // A stop that cannot finish (the database or broker gone mid-shutdown, a log pipe closed under it) must
+    // not leave a half-stopped controller running: within systemd's TimeoutStopSec, it exits anyway.
+    setTimeout(() => process.exit(1), STOP_DEADLINE_MS).unref();
     shutdown.abort();
+    try {
+      log.info({ signal }, 'shutting down');
+    } catch {
+      // stdout is gone; stop all the same.
+    }
     await workflow?.stop().catch(() => {});
     await notifications?.stop().catch(() => {});
     await gateway?.stop();
