@@ -6,17 +6,20 @@
 //     port is closed again afterwards;
 //   - a port the agent does not allow: the run fails saying so, and Pebble was never asked to validate;
 //   - webroot mode: the agent writes the token files under nginx's webroot (inside allowedPaths), nginx
-//     serves them to Pebble, and they are removed afterwards; a webroot outside allowedPaths is refused.
+//     serves them to Pebble, and they are removed afterwards; a webroot outside allowedPaths is refused;
+//   - an agent from before serveHttp01 (the makeCsr job answered with the CSR alone): the tokens of the same
+//     order go out in a separate Http01Challenge start job.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { X509Certificate } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { eventually, runTsx, type ControllerProcess } from '../support/processes.js';
+import { eventually, runTsx, type AgentProcess, type ControllerProcess } from '../support/processes.js';
 import { startPebble, type RunningPebble } from '../support/pebble.js';
 import { closedPort } from '../support/free-port.js';
+import { makeTestCsr } from '../support/csr.js';
 import { startDaemon, stopDaemons, type Daemon } from '../support/real-servers.js';
 import { apiJson, createTemplate, FAST_WORKFLOW_ENV, waitForRun, type RunView } from '../support/workflow.js';
 import { addPebbleHttp01Ca, http01AgentConfig, startWorkflowStack, type WorkflowStack } from '../support/workflow-stack.js';
@@ -27,6 +30,8 @@ let pebble: RunningPebble;
 let controller: ControllerProcess;
 let agentId: string;
 let dir: string;
+/** The agent running now (the last test restarts it). */
+let agentNow: AgentProcess | undefined;
 const DOMAIN = 'http01.test';
 
 beforeAll(async () => {
@@ -39,7 +44,7 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  await stack?.stop();
+  await stack?.stop({ agent: agentNow });
   await pebble?.stop();
 });
 
@@ -204,4 +209,56 @@ http {
       }
     }, 120_000);
   });
+
+  it('an agent from before serveHttp01 (the makeCsr job answered with the CSR alone): a separate start job serves the same order, and the issue succeeds', async () => {
+    await eventually(async () => !(await listening(pebble.httpChallengePort)), 20_000, 'the port to be free');
+    // Offline while the run starts, so this test answers the makeCsr job the way such an agent would.
+    await stack.agent.stop();
+    const names = [`old.${DOMAIN}`, `www.old.${DOMAIN}`];
+    await createTemplate(controller, 'via-pebble-old-agent', { ca: { policy: [{ ca: 'pebble-http' }] } });
+    const managed = await apiJson<{ id: string }>(controller, '/api/v1/managed-certificates', { method: 'POST', body: JSON.stringify({
+      template: 'via-pebble-old-agent', dnsNames: names, targets: [fileTarget('old')],
+    }) }, 201);
+    const [job] = await eventually(async () => {
+      const rows = await query<{ id: string; run_id: string; key_id: string }>(
+        `select id, run_id, payload->>'keyId' as key_id from agent_jobs where kind = 'makeCsr' and payload->'serveHttp01' is not null and payload->>'commonName' = $1`, [names[0]]);
+      return rows.length ? rows : null;
+    }, 30_000, 'the makeCsr job that carries the tokens');
+    // The answer as the gateway records it from such an agent: the CSR, no http01 (a key made here stands in for the host's).
+    const csr = await makeTestCsr({ dnsNames: names, commonName: names[0] });
+    const output = { csr: { keyId: job!.key_id, csrPem: csr.csrPem, publicKeySha256: createHash('sha256').update(csr.spki).digest('hex') } };
+    await query(`update agent_jobs set state = 'succeeded', finished_at = now(), result = $2 where id = $1`, [job!.id, JSON.stringify(output)]);
+    await query(`update workflow_stages set recheck_at = now() where run_id = $1 and stage = 'issue'`, [job!.run_id]);
+    agentNow = await stack.agent.restart();
+
+    const issued = await eventually(async () => {
+      const rows = await query<{ state: string }>(`select state from workflow_stages where run_id = $1 and stage = 'issue'`, [job!.run_id]);
+      return rows[0]?.state === 'succeeded' ? rows[0] : null;
+    }, 60_000, 'the issue stage to succeed');
+    expect(issued.state).toBe('succeeded');
+    // The tokens went out in an Http01Challenge start job of their own, for the order placed before the key.
+    const http01 = await eventually(async () => {
+      const rows = await query<{ kind: string; action: string; state: string }>(
+        `select kind, coalesce(payload->'serveHttp01', payload)->>'action' as action, state from agent_jobs
+          where (kind = 'http01Challenge' and payload->>'challengeId' like $1) or (kind = 'makeCsr' and payload->'serveHttp01'->>'challengeId' like $1)
+          order by created_at`, [`${job!.run_id}.%`]);
+      return rows.length === 3 && rows[2]!.state === 'succeeded' ? rows : null;
+    }, 20_000, 'the start and stop jobs');
+    expect(http01.map((j) => [j.kind, j.action])).toEqual([['makeCsr', 'start'], ['http01Challenge', 'start'], ['http01Challenge', 'stop']]);
+    const [recorded] = await query<{ n: number }>(
+      `select count(*)::int as n from issued_certificates where idempotency_key like $1 and certificate_pem is not null`, [`${job!.run_id}:%`]);
+    expect(recorded!.n).toBe(1);
+    // (Deploying it fails: the key is not in that agent's store. The issue path is what this test is about.)
+    await waitForRun(controller, managed.id, ['succeeded', 'failed', 'rolled-back', 'rollback-failed'], 60_000);
+  }, 180_000);
 });
+
+async function query<T>(text: string, values: unknown[]): Promise<T[]> {
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  try {
+    return (await client.query(text, values)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
