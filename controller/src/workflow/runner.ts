@@ -8,7 +8,7 @@
 // A replica killed mid-stage loses its transaction (Postgres rolls it back and frees the row); JetStream
 // redelivers the unacknowledged message after ackWait and another replica runs the stage again, which
 // is safe because handlers re-read state and exit early when their work is already done.
-import { FlushMode, type EntityManager, type MikroORM } from '@mikro-orm/postgresql';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { AckPolicy, DeliverPolicy, type JsMsg, type NatsConnection } from 'nats';
 import { appendAuditDeferred, collectingDeferredAudit, type AuditInput } from '../audit/audit-trail.js';
 import { FINISHED_RUN_STATES, WorkflowRun } from '../db/entities/workflow-run.js';
@@ -226,26 +226,22 @@ export class WorkflowRunner {
     // A fused stage's run is locked already (by this transaction), and its stage row is the one just entered.
     const entered = chain.entered?.stage === stageName ? chain.entered : undefined;
     chain.entered = undefined;
-    // In a fused chain the run is locked and read already, and changed by the stage before: the same entities
-    // go on (the transaction's changes are written once, at commit).
-    let locked = entered ? chain.locked : undefined;
-    if (!entered) {
-      locked = await lockRun(tx, runId) ?? undefined;
-      if (!locked) {
-        const [exists] = await tx.execute<{ id: string }[]>('select id from workflow_runs where id = ?', [runId]);
-        return exists ? 'busy' : 'handled';
-      }
-      chain.locked = locked;
+    // In a fused chain the run is locked and read already (by the chain's first stage), and changed by the
+    // stage before: the same entities go on (the transaction's changes are written once, at commit).
+    const locked = entered ? chain.locked! : await lockRun(tx, runId);
+    if (!locked) {
+      const [exists] = await tx.execute<{ id: string }[]>('select id from workflow_runs where id = ?', [runId]);
+      return exists ? 'busy' : 'handled';
     }
+    chain.locked = locked;
     lock.at ||= Date.now();
-    const run = locked?.run ?? await tx.findOneOrFail(WorkflowRun, { id: runId }, { flushMode: FlushMode.COMMIT });
+    const { run, managed } = locked;
     // Stale work: the run ended, moved on, or is parked for a person; its own wake-ups will come.
     if (FINISHED_RUN_STATES.includes(run.state) || run.currentStage !== stageName) return 'handled';
     if (run.state === 'waiting-operator' || run.state === 'rollback-failed') return 'handled';
-    const stage = entered ?? locked?.stages.find((st) => st.stage === stageName);
+    const stage = entered ?? locked.stages.find((st) => st.stage === stageName);
     if (!stage || stage.state === 'succeeded' || stage.state === 'skipped' || stage.state === 'failed') return 'handled';
 
-    const managed = locked?.managed ?? await loadManaged(tx, run.managedCertificateId);
     const template = await this.templateVersion(tx, run.templateId, run.templateVersion);
     const now = this.deps.now();
     const attempt = stage.attempts + 1;

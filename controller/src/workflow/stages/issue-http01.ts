@@ -50,9 +50,9 @@ export async function orderBeforeKey(
   if (!agentSetup) return null;
   const setup = { ...agentSetup, ...ctx.template.ca.http01 };
   const { challenges } = await issuer.prepare(reqWithoutCsr, ctx.signal);
-  const challengeId = `${ctx.run.id}.${agentId.slice(0, 8)}`;
-  const others = progress.filter((p) => p.agentId !== agentId);
-  progress.splice(0, progress.length, ...others, { agentId, challengeId, tokens: challenges.length });
+  // The host has no entry yet: entries are written with its makeCsr job, in the same commit.
+  const challengeId = challengeIdOf(ctx, agentId);
+  progress.push({ agentId, challengeId, tokens: challenges.length });
   if (challenges.length === 0) return null;
   return startPayload(setup, challengeId, challenges);
 }
@@ -112,7 +112,7 @@ async function prepareAndServe(
   ctx: StageContext, issuer: StagedIssuer, setup: AgentHttp01Setup, req: IssueRequest, agentId: string, progress: Http01Progress[],
 ): Promise<Http01Step> {
   const { challenges } = await issuer.prepare(req, ctx.signal);
-  const challengeId = `${ctx.run.id}.${agentId.slice(0, 8)}`;
+  const challengeId = challengeIdOf(ctx, agentId);
   if (challenges.length === 0) {
     progress.push({ agentId, challengeId, tokens: 0 });
     return { type: 'issued', cert: await issuer.complete(req, ctx.signal) };
@@ -120,6 +120,11 @@ async function prepareAndServe(
   const startJob = await startAgentJob(ctx, agentId, 'http01Challenge', startPayload(setup, challengeId, challenges));
   progress.push({ agentId, challengeId, startJob, tokens: challenges.length });
   return { type: 'waiting' };
+}
+
+/** What the agent knows the run's tokens on its host by (a stop names it). */
+function challengeIdOf(ctx: StageContext, agentId: string): string {
+  return `${ctx.run.id}.${agentId.slice(0, 8)}`;
 }
 
 function startPayload(setup: AgentHttp01Setup, challengeId: string, challenges: PendingHttp01Challenge[]): Record<string, unknown> {

@@ -8,13 +8,13 @@
 // seals the key to each other host's agent (issue-shared-key.ts), and the controller only carries the
 // sealed copies.
 import { createHash, X509Certificate } from 'node:crypto';
-import type { IssuedCertificate, Issuer, IssueRequest } from '../../issuers/issuer.js';
+import type { IssuedCertificate, IssueRequest } from '../../issuers/issuer.js';
 import { IssuerPolicyError, isStaged } from '../../issuers/issuer.js';
 import type { StageHandler } from '../stage-handler.js';
 import { PermanentStageError } from '../stage-handler.js';
 import type { RunTarget } from './discover.js';
 import { jobTimedOut, readJobs, startAgentJob, type JobRef } from './agent-job-wait.js';
-import { issueThroughAgentHttp01, orderBeforeKey, servedWithKey, stopServing, type Http01Progress } from './issue-http01.js';
+import { issueThroughAgentHttp01, orderBeforeKey, servedWithKey, stopServing, type Http01Progress, type Http01Step } from './issue-http01.js';
 import { shareIssuedKey, sharedKeyHost, type SharedKeyProgress } from './issue-shared-key.js';
 import type { EncryptedKeyPayload } from '../../agent-jobs/deploy-job-payloads.js';
 
@@ -59,8 +59,6 @@ export const issue: StageHandler = async (ctx) => {
     // A renewal from the same CA names the certificate it replaces (ARI `replaces`: no rate-limit cost).
     ...(managed.currentCa === ca && managed.currentCertificatePem ? { replacesCertificatePem: managed.currentCertificatePem } : {}),
   });
-  let loaded: Promise<Issuer> | undefined;
-  const issuerOf = () => (loaded ??= deps.loadIssuer(tx, ca));
 
   // 1. A CSR job per host, once. With a CA whose http-01 challenges the host's agent answers, the order is
   //    placed first and the same job serves its tokens: key, CSR and tokens take one round trip to the agent.
@@ -70,7 +68,7 @@ export const issue: StageHandler = async (ctx) => {
     if (progress.csrJobs.some((j) => j.agentId === agentId)) continue;
     const keyId = `r-${run.id.slice(0, 8)}-${createHash('sha256').update(`${run.id}:${agentId}`).digest('hex').slice(0, 16)}-${i}`;
     const ipAddresses = managed.ipAddresses;
-    const serveHttp01 = await refusalFails(ca, async () => orderBeforeKey(ctx, await issuerOf(), request(agentId, ''), agentId, progress.http01 ??= []));
+    const serveHttp01 = await refusalFails(ca, async () => orderBeforeKey(ctx, await deps.loadIssuer(tx, ca), request(agentId, ''), agentId, progress.http01 ??= []));
     const ref = await startAgentJob(ctx, agentId, 'makeCsr', {
       keyId, keyType: template.key.type, commonName: managed.dnsNames[0] ?? '', dnsNames: managed.dnsNames, ipAddresses,
       ...(serveHttp01 ? { serveHttp01 } : {}),
@@ -106,26 +104,21 @@ export const issue: StageHandler = async (ctx) => {
     }
     const csr = (job.result as { csr?: { csrPem: string; publicKeySha256: string } } | null)?.csr;
     if (!csr?.csrPem) throw new PermanentStageError(`agent ${ref.agentId} answered the CSR job without a CSR`);
-    const issuer = await issuerOf();
+    const issuer = await deps.loadIssuer(tx, ca);
     const req = request(ref.agentId, csr.csrPem);
-    let cert: IssuedCertificate;
-    try {
+    const step = await refusalFails(ca, async (): Promise<Http01Step> => {
       const http01 = isStaged(issuer) ? await issuer.agentHttp01() : null;
       if (http01 && isStaged(issuer)) {
-        const step = await issueThroughAgentHttp01(ctx, issuer, { ...http01, ...template.ca.http01 }, req, ref.agentId, progress.http01 ??= [], jobs);
-        if (step.type === 'failed') return { type: 'fail', error: step.error, output: { issued: progress.issued.length, of: hosts.length } };
-        if (step.type === 'waiting') {
-          waitingFor.push(ref.agentId);
-          continue;
-        }
-        cert = step.cert;
-      } else {
-        cert = await issuer.issue(req, ctx.signal);
+        return issueThroughAgentHttp01(ctx, issuer, { ...http01, ...template.ca.http01 }, req, ref.agentId, progress.http01 ??= [], jobs);
       }
-    } catch (err) {
-      if (err instanceof IssuerPolicyError) throw new PermanentStageError(`${ca} refused: ${err.message}`);
-      throw err;
+      return { type: 'issued', cert: await issuer.issue(req, ctx.signal) };
+    });
+    if (step.type === 'failed') return { type: 'fail', error: step.error, output: { issued: progress.issued.length, of: hosts.length } };
+    if (step.type === 'waiting') {
+      waitingFor.push(ref.agentId);
+      continue;
     }
+    const { cert } = step;
     checkIssued(cert, csr.publicKeySha256, managed.dnsNames);
     progress.issued.push({
       agentId: ref.agentId, keyId: ref.keyId, certificatePem: cert.certificatePem, chainPem: cert.chainPem, fingerprintSha256: cert.fingerprintSha256,
