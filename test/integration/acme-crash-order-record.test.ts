@@ -20,7 +20,7 @@ import { eventually, type ControllerProcess } from '../support/processes.js';
 import { startPebble, type RunningPebble } from '../support/pebble.js';
 import { exactlyOnceProblems, relaunch, RELIABILITY_ENV, sql, waitForFailpoint } from '../support/reliability.js';
 import { apiJson, createTemplate, waitForRun } from '../support/workflow.js';
-import { addPebbleHttp01Ca, http01AgentConfig, startWorkflowStack, type WorkflowStack } from '../support/workflow-stack.js';
+import { addPebbleHttp01Ca, http01AgentConfig, http01Jobs, startWorkflowStack, type WorkflowStack } from '../support/workflow-stack.js';
 
 const FAILPOINT = 'acme:after-finalize';
 const CA = 'pebble-crash';
@@ -122,19 +122,15 @@ describe('a real SIGKILL between the ACME order and the record', () => {
     expect(recordedCert.publicKey.equals(deployedKey)).toBe(true);
 
     // Every stage once, one CA record, one certificate.issued audit entry, one run-ending entry, one job
-    // of each kind linked to the run (the http-01 start job among them: B did not ask the agent again).
+    // of each kind linked to the run (the makeCsr job that served the tokens among them: B did not ask the agent again).
     expect(await exactlyOnceProblems(db.url, [managed.id], { [managed.id]: 'succeeded' })).toEqual([]);
     // The tokens were served by the host's makeCsr job (its serveHttp01), once; the stop job (not linked to
     // the run: its answer wakes nothing) was made once, by B.
     const http01 = await eventually(async () => {
-      const rows = await sql<{ kind: string; action: string }>(db.url,
-        `select kind, coalesce(payload->'serveHttp01', payload)->>'action' as action from agent_jobs
-          where (kind = 'http01Challenge' and payload->>'challengeId' like $1) or (kind = 'makeCsr' and payload->'serveHttp01'->>'challengeId' like $1)
-          order by created_at`,
-        [`${run!.id}.%`]);
+      const rows = await http01Jobs(db.url, run!.id);
       return rows.length === 2 ? rows : null;
     }, 20_000, 'the stop job');
-    expect(http01.map((j) => [j.kind, j.action])).toEqual([['makeCsr', 'start'], ['http01Challenge', 'stop']]);
+    expect(http01.map((j) => [j.kind, j.payload.action])).toEqual([['makeCsr', 'start'], ['http01Challenge', 'stop']]);
 
     const issuedEntries = await sql<{ n: number }>(db.url,
       `select count(*)::int as n from audit_events where action = 'certificate.issued' and target_id = $1`, [run!.id]);

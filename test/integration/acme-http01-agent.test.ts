@@ -15,14 +15,14 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { eventually, runTsx, type AgentProcess, type ControllerProcess } from '../support/processes.js';
 import { startPebble, type RunningPebble } from '../support/pebble.js';
 import { closedPort } from '../support/free-port.js';
 import { makeTestCsr } from '../support/csr.js';
+import { sql } from '../support/reliability.js';
 import { startDaemon, stopDaemons, type Daemon } from '../support/real-servers.js';
 import { apiJson, createTemplate, FAST_WORKFLOW_ENV, waitForRun, type RunView } from '../support/workflow.js';
-import { addPebbleHttp01Ca, http01AgentConfig, startWorkflowStack, type WorkflowStack } from '../support/workflow-stack.js';
+import { addPebbleHttp01Ca, http01AgentConfig, http01Jobs, startWorkflowStack, type WorkflowStack } from '../support/workflow-stack.js';
 
 let stack: WorkflowStack;
 let db: WorkflowStack['db'];
@@ -66,26 +66,6 @@ function listening(port: number): Promise<boolean> {
   });
 }
 
-interface JobRow { state: string; payload: { action: string; port: number; webroot: string; tokens: unknown[] }; result: { http01?: { status: string; mode: string; files: string[] } } | null; error: string | null }
-
-/**
- * The run's http-01 jobs, start first (read from Postgres: the API shows jobs one at a time). The start is
- * the host's makeCsr job, which serves the tokens too (its serveHttp01): shown as the start it carries.
- */
-async function http01Jobs(runId: string): Promise<JobRow[]> {
-  const client = new pg.Client({ connectionString: db.url });
-  await client.connect();
-  try {
-    const { rows } = await client.query<JobRow>(
-      `select state, coalesce(payload->'serveHttp01', payload) as payload, result, error from agent_jobs
-        where (kind = 'http01Challenge' and payload->>'challengeId' like $1) or (kind = 'makeCsr' and payload->'serveHttp01'->>'challengeId' like $1)
-        order by created_at`, [`${runId}.%`]);
-    return rows;
-  } finally {
-    await client.end();
-  }
-}
-
 describe('http-01 answered by the target host\'s agent', () => {
   it('port mode: the agent serves the tokens on its allowed port, Pebble validates, the run succeeds and the port is closed again', async () => {
     const run = await renewThroughPebble('shop');
@@ -102,7 +82,7 @@ describe('http-01 answered by the target host\'s agent', () => {
     // One start job carrying both names' tokens, then a stop once the certificate was recorded: nothing
     // listens on the port any more.
     const jobs = await eventually(async () => {
-      const rows = await http01Jobs(run.id);
+      const rows = await http01Jobs(db.url, run.id);
       return rows.length === 2 && rows[1]!.state === 'succeeded' ? rows : null;
     }, 20_000, 'the stop job to be answered');
     expect(jobs[0]).toMatchObject({ state: 'succeeded', payload: { action: 'start', port: pebble.httpChallengePort }, result: { http01: { status: 'serving', mode: 'port' } } });
@@ -124,7 +104,7 @@ describe('http-01 answered by the target host\'s agent', () => {
     expect(run.state).toBe('failed');
     expect(run.error).toMatch(new RegExp(`^pebble-http refused: CA "pebble-http" could not validate (www\\.)?unreachable\\.http01\\.test with http-01: .*127\\.0\\.0\\.1:${pebble.httpChallengePort}: connect: connection refused`));
     const jobs = await eventually(async () => {
-      const rows = await http01Jobs(run.id);
+      const rows = await http01Jobs(db.url, run.id);
       return rows.length === 2 && rows[1]!.state === 'succeeded' ? rows : null;
     }, 20_000, 'the stop job to be answered');
     expect(jobs[1]!.result).toMatchObject({ http01: { status: 'stopped' } });
@@ -186,7 +166,7 @@ http {
       expect(fetched).toHaveLength(2);
       // ... and the agent removed them once told to stop (the stop job lists the files).
       const jobs = await eventually(async () => {
-        const rows = await http01Jobs(run.id);
+        const rows = await http01Jobs(db.url, run.id);
         return rows.length === 2 && rows[1]!.state === 'succeeded' ? rows : null;
       }, 20_000, 'the stop job to be answered');
       expect(jobs[0]!.result?.http01?.mode).toBe('webroot');
@@ -220,32 +200,29 @@ http {
       template: 'via-pebble-old-agent', dnsNames: names, targets: [fileTarget('old')],
     }) }, 201);
     const [job] = await eventually(async () => {
-      const rows = await query<{ id: string; run_id: string; key_id: string }>(
+      const rows = await sql<{ id: string; run_id: string; key_id: string }>(db.url,
         `select id, run_id, payload->>'keyId' as key_id from agent_jobs where kind = 'makeCsr' and payload->'serveHttp01' is not null and payload->>'commonName' = $1`, [names[0]]);
       return rows.length ? rows : null;
     }, 30_000, 'the makeCsr job that carries the tokens');
     // The answer as the gateway records it from such an agent: the CSR, no http01 (a key made here stands in for the host's).
     const csr = await makeTestCsr({ dnsNames: names, commonName: names[0] });
     const output = { csr: { keyId: job!.key_id, csrPem: csr.csrPem, publicKeySha256: createHash('sha256').update(csr.spki).digest('hex') } };
-    await query(`update agent_jobs set state = 'succeeded', finished_at = now(), result = $2 where id = $1`, [job!.id, JSON.stringify(output)]);
-    await query(`update workflow_stages set recheck_at = now() where run_id = $1 and stage = 'issue'`, [job!.run_id]);
+    await sql(db.url, `update agent_jobs set state = 'succeeded', finished_at = now(), result = $2 where id = $1`, [job!.id, JSON.stringify(output)]);
+    await sql(db.url, `update workflow_stages set recheck_at = now() where run_id = $1 and stage = 'issue'`, [job!.run_id]);
     agentNow = await stack.agent.restart();
 
     const issued = await eventually(async () => {
-      const rows = await query<{ state: string }>(`select state from workflow_stages where run_id = $1 and stage = 'issue'`, [job!.run_id]);
+      const rows = await sql<{ state: string }>(db.url, `select state from workflow_stages where run_id = $1 and stage = 'issue'`, [job!.run_id]);
       return rows[0]?.state === 'succeeded' ? rows[0] : null;
     }, 60_000, 'the issue stage to succeed');
     expect(issued.state).toBe('succeeded');
     // The tokens went out in an Http01Challenge start job of their own, for the order placed before the key.
     const http01 = await eventually(async () => {
-      const rows = await query<{ kind: string; action: string; state: string }>(
-        `select kind, coalesce(payload->'serveHttp01', payload)->>'action' as action, state from agent_jobs
-          where (kind = 'http01Challenge' and payload->>'challengeId' like $1) or (kind = 'makeCsr' and payload->'serveHttp01'->>'challengeId' like $1)
-          order by created_at`, [`${job!.run_id}.%`]);
+      const rows = await http01Jobs(db.url, job!.run_id);
       return rows.length === 3 && rows[2]!.state === 'succeeded' ? rows : null;
     }, 20_000, 'the start and stop jobs');
-    expect(http01.map((j) => [j.kind, j.action])).toEqual([['makeCsr', 'start'], ['http01Challenge', 'start'], ['http01Challenge', 'stop']]);
-    const [recorded] = await query<{ n: number }>(
+    expect(http01.map((j) => [j.kind, j.payload.action])).toEqual([['makeCsr', 'start'], ['http01Challenge', 'start'], ['http01Challenge', 'stop']]);
+    const [recorded] = await sql<{ n: number }>(db.url,
       `select count(*)::int as n from issued_certificates where idempotency_key like $1 and certificate_pem is not null`, [`${job!.run_id}:%`]);
     expect(recorded!.n).toBe(1);
     // (Deploying it fails: the key is not in that agent's store. The issue path is what this test is about.)
@@ -253,12 +230,3 @@ http {
   }, 180_000);
 });
 
-async function query<T>(text: string, values: unknown[]): Promise<T[]> {
-  const client = new pg.Client({ connectionString: db.url });
-  await client.connect();
-  try {
-    return (await client.query(text, values)).rows as T[];
-  } finally {
-    await client.end();
-  }
-}

@@ -8,8 +8,8 @@ import { createHash, createPrivateKey, createPublicKey, X509Certificate } from '
 import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { connect, type NatsConnection } from 'nats';
+import { sql } from '../support/reliability.js';
 import { createTestDatabase } from '../support/postgres.js';
 import { deleteStreamsWithPrefix, testNatsUrl, uniquePrefix } from '../support/nats.js';
 import { createEnrollmentToken, eventually, startAgent, startController, type AgentProcess, type ControllerProcess } from '../support/processes.js';
@@ -74,16 +74,6 @@ const fileTarget = (host: 'exporter' | 'keeper', name: string) => ({
 
 const spkiSha256 = (pem: string) => createHash('sha256').update(createPublicKey(pem).export({ type: 'spki', format: 'der' })).digest('hex');
 
-async function sql<T>(query: string, params: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: db.url });
-  await client.connect();
-  try {
-    return (await client.query(query, params)).rows as T[];
-  } finally {
-    await client.end();
-  }
-}
-
 describe('a key shared by several hosts', () => {
   it('deploys the same key and certificate to both hosts; the key was made on the first target\'s host and stored 0600 on the other', async () => {
     await createTemplate(controller, 'shared', { key: { multiHost: 'shared' } });
@@ -102,7 +92,7 @@ describe('a key shared by several hosts', () => {
     expect(spkiSha256(keyB)).toBe(spkiSha256(keyA));
     expect(spkiSha256(keyA)).toBe(spkiSha256(new X509Certificate(certA).publicKey.export({ type: 'spki', format: 'pem' }) as string));
     // One certificate issued, one CSR job, one export job.
-    const jobs = await sql<{ kind: string; agent_id: string }>("select kind, agent_id from agent_jobs where kind in ('makeCsr', 'exportKey')");
+    const jobs = await sql<{ kind: string; agent_id: string }>(db.url, "select kind, agent_id from agent_jobs where kind in ('makeCsr', 'exportKey')");
     expect(jobs).toEqual(expect.arrayContaining([{ kind: 'makeCsr', agent_id: hosts.exporter.id }, { kind: 'exportKey', agent_id: hosts.exporter.id }]));
     expect(jobs).toHaveLength(2);
     // The keeper's key store holds the key it received, readable by its owner only.
@@ -120,15 +110,15 @@ describe('a key shared by several hosts', () => {
     const raw = createPrivateKey(keyPem).export({ format: 'jwk' }).d!; // the private scalar, base64url
     const needles = [pemBody.slice(0, 60), pemBody.slice(-60), der.toString('base64').slice(0, 60), der.toString('hex').slice(0, 64), raw,
       Buffer.from(raw, 'base64url').toString('hex'), Buffer.from(raw, 'base64url').toString('base64')];
-    const tables = (await sql<{ tablename: string }>("select tablename from pg_tables where schemaname = 'public'")).map((r) => r.tablename);
+    const tables = (await sql<{ tablename: string }>(db.url, "select tablename from pg_tables where schemaname = 'public'")).map((r) => r.tablename);
     expect(tables).toEqual(expect.arrayContaining(['agent_jobs', 'workflow_runs', 'outbox']));
     for (const table of tables) {
-      const [{ dump }] = await sql<{ dump: string }>(`select coalesce(string_agg(row_to_json(t)::text, E'\\n'), '') as dump from "${table}" t`);
+      const [{ dump }] = await sql<{ dump: string }>(db.url, `select coalesce(string_agg(row_to_json(t)::text, E'\\n'), '') as dump from "${table}" t`);
       expect(dump, table).not.toMatch(/PRIVATE KEY/);
       for (const needle of needles) expect(dump.includes(needle), `${table} holds key material`).toBe(false);
     }
     // The sealed copy is there, as ciphertext.
-    const [exported] = await sql<{ result: { exportKey: { blobs: { ciphertext: string }[] } } }>("select result from agent_jobs where kind = 'exportKey'");
+    const [exported] = await sql<{ result: { exportKey: { blobs: { ciphertext: string }[] } } }>(db.url, "select result from agent_jobs where kind = 'exportKey'");
     expect(exported!.result.exportKey.blobs).toHaveLength(1);
     const published = payloads.join('\n');
     expect(published).not.toMatch(/PRIVATE KEY/);
@@ -136,7 +126,7 @@ describe('a key shared by several hosts', () => {
   });
 
   it('refuses a sealed key changed on the way: the recipient deploys nothing', async () => {
-    const [exported] = await sql<{ result: { exportKey: { blobs: Record<string, string>[] } } }>("select result from agent_jobs where kind = 'exportKey'");
+    const [exported] = await sql<{ result: { exportKey: { blobs: Record<string, string>[] } } }>(db.url, "select result from agent_jobs where kind = 'exportKey'");
     const blob = { ...exported!.result.exportKey.blobs[0]! };
     const bytes = Buffer.from(blob.ciphertext!, 'base64');
     bytes[10] ^= 0x01;

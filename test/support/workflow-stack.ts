@@ -9,6 +9,7 @@ import { createTestDatabase } from './postgres.js';
 import {
   createEnrollmentToken, deployingAgentConfig, onlineAgentId, startAgent, startController, type AgentProcess, type ControllerProcess,
 } from './processes.js';
+import { sql } from './reliability.js';
 import { apiJson } from './workflow.js';
 
 export interface WorkflowStack {
@@ -69,4 +70,25 @@ export async function addPebbleHttp01Ca(controller: ControllerProcess, pebble: R
     },
     policy: { allowedDomains: [allowedDomain], maxValidityDays: 3650, keyTypes: ['ecdsa-p256', 'rsa-2048'] },
   }) }, 201);
+}
+
+/** One of a run's http-01 jobs (http01Jobs): the payload is the start or stop it carries. */
+export interface Http01JobRow {
+  kind: 'makeCsr' | 'http01Challenge';
+  state: string;
+  payload: { action: string; port: number; webroot: string; tokens: unknown[] };
+  result: { http01?: { status: string; mode: string; files: string[] } } | null;
+  error: string | null;
+}
+
+/**
+ * A run's http-01 jobs, oldest first, read from Postgres (the API shows jobs one at a time): the host's
+ * makeCsr job that serves the tokens too (shown with the start its serveHttp01 carries), separate
+ * Http01Challenge start jobs, and the stop jobs.
+ */
+export function http01Jobs(dbUrl: string, runId: string): Promise<Http01JobRow[]> {
+  return sql<Http01JobRow>(dbUrl,
+    `select kind, state, coalesce(payload->'serveHttp01', payload) as payload, result, error from agent_jobs
+      where (kind = 'http01Challenge' and payload->>'challengeId' like $1) or (kind = 'makeCsr' and payload->'serveHttp01'->>'challengeId' like $1)
+      order by created_at`, [`${runId}.%`]);
 }
