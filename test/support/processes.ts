@@ -88,6 +88,19 @@ export async function makeMasterKeyFile(): Promise<string> {
 }
 
 export async function startController(options: ControllerOptions): Promise<ControllerProcess> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startControllerOnce(options);
+    } catch (err) {
+      // A port from freePort() can be taken by another process before the controller binds it: with ports
+      // chosen here, try again on new ones (a port the caller gave is its own to keep).
+      const portsChosenHere = options.apiPort === undefined && options.grpcPort === undefined;
+      if (!portsChosenHere || attempt >= 3 || !/EADDRINUSE/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+async function startControllerOnce(options: ControllerOptions): Promise<ControllerProcess> {
   const apiPort = options.apiPort ?? (await freePort());
   const grpcPort = options.grpcPort ?? (await freePort());
   const masterKeyFile = options.masterKeyFile ?? (await makeMasterKeyFile());
