@@ -15,10 +15,10 @@ import { createSecretBox, type SecretBox } from '../../controller/src/crypto/mas
 import { KEY_TYPES } from '../../controller/src/db/entities/certificate-authority.js';
 import { createOrm, migrate, type Orm } from '../../controller/src/db/orm.js';
 import { AcmeChallengeError } from '../../controller/src/issuers/acme/acme-errors.js';
-import type { AcmeIssuer } from '../../controller/src/issuers/acme/acme-issuer.js';
+import { forgetPreparedOrders, type AcmeIssuer } from '../../controller/src/issuers/acme/acme-issuer.js';
 import { saveAcmeCa } from '../../controller/src/issuers/acme/acme-store.js';
 import { loadIssuer } from '../../controller/src/issuers/issuer-registry.js';
-import { isStaged, type IssueRequest } from '../../controller/src/issuers/issuer.js';
+import { IssuerPolicyError, isStaged, type IssueRequest } from '../../controller/src/issuers/issuer.js';
 import { makeTestCsr } from '../support/csr.js';
 import { freePort } from '../support/free-port.js';
 import { startPebble, type RunningPebble } from '../support/pebble.js';
@@ -130,6 +130,57 @@ describe('StagedIssuer (ACME, http-01 answered by the agent code)', () => {
     await expect(issuer.complete(req)).rejects.toThrow(/the order .* is invalid: .*connection refused/);
     expect(await orderUrl(req.idempotencyKey)).toBe(url);
   }, 60_000);
+
+  it('complete on a replica that did not prepare the order (nothing remembered) reads it back from the CA and issues', async () => {
+    const issuer = await http01Ca();
+    const req = await request();
+    const { challenges } = await issuer.prepare(req);
+    forgetPreparedOrders();
+    const agent = new Http01Challenges(agentConfig([pebble.httpChallengePort]), silent);
+    const start = job({ port: pebble.httpChallengePort, bindAddress: '127.0.0.1', tokens: challenges.map(({ token: t, keyAuthorization }) => ({ token: t, keyAuthorization })) });
+    expect(await agent.run(start)).toMatchObject({ status: 'serving' });
+    try {
+      expect((await issuer.complete(req)).certificatePem).toContain('BEGIN CERTIFICATE');
+    } finally {
+      await agent.run({ ...start, action: 'stop' });
+    }
+  }, 60_000);
+
+  // Pebble never answers orderNotReady once every authorization is valid, so the CA's side is a stand-in here:
+  // a client whose first finalize is refused the way acmeError words that answer.
+  it('finalizes as soon as the authorizations are valid; a CA that says orderNotReady is asked for the order first', async () => {
+    const issuer = await http01Ca();
+    const finalizeAuthorized = (client: unknown, order: object) =>
+      (issuer as unknown as { finalizeAuthorized(c: unknown, o: object, csr: string): Promise<{ status: string }> }).finalizeAuthorized(client, order, 'csr');
+    const standIn = (orderStatusWhenAsked: string) => {
+      const calls: string[] = [];
+      let refused = false;
+      return {
+        calls,
+        finalizeOrder: async (order: { status: string }) => {
+          calls.push(`finalize ${order.status}`);
+          if (!refused) {
+            refused = true;
+            throw new IssuerPolicyError('CA "stand-in" (ACME finalize): Order\'s status ("pending") is not acceptable for finalization [orderNotReady]');
+          }
+          return { ...order, status: 'processing' };
+        },
+        getOrder: async (order: object) => {
+          calls.push('getOrder');
+          return { ...order, status: orderStatusWhenAsked };
+        },
+      };
+    };
+    const order = { url: 'https://ca.invalid/order/1', finalize: 'https://ca.invalid/finalize/1', status: 'pending' };
+
+    const ready = standIn('ready');
+    expect((await finalizeAuthorized(ready, order)).status).toBe('processing');
+    expect(ready.calls).toEqual(['finalize pending', 'getOrder', 'finalize ready']);
+    // Still pending at the CA: returned as it is (the caller then waits on it or fails), not finalized again.
+    const pending = standIn('pending');
+    expect((await finalizeAuthorized(pending, order)).status).toBe('pending');
+    expect(pending.calls).toEqual(['finalize pending', 'getOrder']);
+  });
 
   it('complete without prepare is refused', async () => {
     const issuer = await http01Ca();

@@ -45,3 +45,8 @@ export function acmeError(caName: string, step: AcmeStep, err: unknown, ctx: Acm
   }
   return new IssuerUnavailableError(`${prefix}: ${message}`, { cause: err });
 }
+
+/** The error is the CA's answer with this problem type (e.g. `orderNotReady`), as acmeError words it. */
+export function isAcmeProblem(err: unknown, type: string): boolean {
+  return err instanceof Error && err.message.endsWith(`[${type}]`);
+}

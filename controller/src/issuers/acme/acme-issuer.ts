@@ -20,7 +20,7 @@ import {
 } from '../issuer.js';
 import { REVOCATION_REASONS, type RevocationReason } from '../revocation-reasons.js';
 import type { AcmeConfig, AcmeSecrets } from './acme-config.js';
-import { AcmeChallengeError, acmeError, type AcmeStep } from './acme-errors.js';
+import { AcmeChallengeError, acmeError, isAcmeProblem, type AcmeStep } from './acme-errors.js';
 import { findOrderUrl, saveOrderUrl } from './acme-orders.js';
 import { loadOrCreateAccount, openAcmeSetup, readSealedAcmeSecrets, saveAccountUrl } from './acme-store.js';
 import {
@@ -70,6 +70,36 @@ const clients = new Map<string, Promise<acme.Client>>();
 const DIRECTORY_MAX_AGE_MS = 10 * 60_000;
 const directories = new Map<string, { fetchedAt: number; directory: Directory }>();
 
+// Orders prepare() placed in this process, with their authorizations, until complete() takes them: complete
+// starts from them instead of reading the order and its authorizations back from the CA (two signed requests
+// fewer a certificate). Another replica, or this one after a restart, has no entry and reads them back; an
+// entry is taken once, so a retry of complete always reads the CA's current state.
+const PREPARED_TTL_MS = 60 * 60_000;
+const PREPARED_MAX = 10_000;
+const preparedOrders = new Map<string, { order: acme.Order; authorizations: acme.Authorization[]; at: number }>();
+
+function rememberPrepared(key: string, order: acme.Order, authorizations: acme.Authorization[]): void {
+  const now = Date.now();
+  preparedOrders.delete(key);
+  preparedOrders.set(key, { order, authorizations, at: now });
+  // Oldest first (insertion order): entries of runs that never completed go after the TTL or past the bound.
+  for (const [k, entry] of preparedOrders) {
+    if (preparedOrders.size <= PREPARED_MAX && now - entry.at < PREPARED_TTL_MS) break;
+    preparedOrders.delete(k);
+  }
+}
+
+/** Forgets every prepared order: what a replica that did not prepare them sees (tests). */
+export function forgetPreparedOrders(): void {
+  preparedOrders.clear();
+}
+
+function takePrepared(key: string): { order: acme.Order; authorizations: acme.Authorization[] } | undefined {
+  const entry = preparedOrders.get(key);
+  preparedOrders.delete(key);
+  return entry && Date.now() - entry.at < PREPARED_TTL_MS ? entry : undefined;
+}
+
 /** StagedIssuer.complete: the target's agent already serves the tokens (prepare's challenges). */
 const SERVED_BY_AGENT: Http01Responder = { present: async () => undefined, cleanup: async () => undefined };
 
@@ -90,6 +120,11 @@ export class AcmeIssuer implements HealthCheckedIssuer, RevokingIssuer, RenewalI
 
   private get configKey(): string {
     return `${this.ca.id}:${JSON.stringify(this.ca.config)}`;
+  }
+
+  /** An idempotency key's order under this CA and config (a changed config is another client: nothing is reused). */
+  private preparedKey(req: IssueRequest): string {
+    return `${this.configKey}\0${req.idempotencyKey}`;
   }
 
   /** Runs one ACME step with a fresh problem context; failures become IssuerPolicyError/IssuerUnavailableError. */
@@ -220,6 +255,7 @@ export class AcmeIssuer implements HealthCheckedIssuer, RevokingIssuer, RenewalI
       const order = await this.openOrder(client, req, checked, { noOrderYet: fresh }, signal);
       if (order.status !== 'pending') return { challenges: [] };
       const authorizations = await this.step('order', () => client.getAuthorizations(order), signal);
+      rememberPrepared(this.preparedKey(req), order, authorizations);
       const challenges: PendingHttp01Challenge[] = [];
       for (const authz of authorizations) {
         if (authz.status === 'valid') continue;
@@ -251,8 +287,9 @@ export class AcmeIssuer implements HealthCheckedIssuer, RevokingIssuer, RenewalI
     }
     const { checked, names, config } = request;
     // prepare reserved the key; issueOnce's locked read says whether it is recorded and where its order is.
+    const prepared = takePrepared(this.preparedKey(req));
     return withOrderSlot(this.ca.id, config.maxConcurrentOrders, () => issueOnce(this.em, this.ca, served, names,
-      (stored) => this.order(served, checked, signal, { resumeOnly: true, storedOrderUrl: stored.acmeOrderUrl }), { reserved: true }), signal);
+      (stored) => this.order(served, checked, signal, { resumeOnly: true, storedOrderUrl: stored.acmeOrderUrl, prepared }), { reserved: true }), signal);
   }
 
   /** The names alone against the CA's policy (a request whose CSR the host is still making). */
@@ -286,12 +323,13 @@ export class AcmeIssuer implements HealthCheckedIssuer, RevokingIssuer, RenewalI
    */
   private async order(req: IssueRequest, checked: CheckedCsr, signal: AbortSignal | undefined, how: OrderOpening): Promise<IssuedCertificate> {
     const client = await this.client(signal);
-    let order = await this.openOrder(client, req, checked, how, signal);
+    // The order prepare placed, as the CA described it then (its stored URL is the same order).
+    const prepared = how.prepared && how.prepared.order.url === how.storedOrderUrl ? how.prepared : undefined;
+    let order = prepared?.order ?? await this.openOrder(client, req, checked, how, signal);
     if (order.status === 'pending') {
-      await this.authorize(client, order, req, signal);
-      order = await this.step('order', () => client.getOrder(order), signal);
-    }
-    if (order.status === 'ready') {
+      await this.authorize(client, order, req, signal, prepared?.authorizations);
+      order = await this.finalizeAuthorized(client, order, req.csrPem, signal);
+    } else if (order.status === 'ready') {
       order = await this.step('finalize', () => client.finalizeOrder(order, req.csrPem), signal);
     }
     if (order.status === 'invalid') {
@@ -301,6 +339,21 @@ export class AcmeIssuer implements HealthCheckedIssuer, RevokingIssuer, RenewalI
     failpoint('acme:after-finalize');
     const pem = await this.step('certificate', () => client.getCertificate(order), signal);
     return this.checkedCertificate(pem, checked);
+  }
+
+  /**
+   * Finalizes an order whose authorizations this call saw become valid, without reading it first: it is
+   * ready (RFC 8555 7.1.6). A CA that does not agree yet (orderNotReady) is asked for the order, which is
+   * finalized if ready, and otherwise returned as it is (the caller waits for it or fails on it).
+   */
+  private async finalizeAuthorized(client: acme.Client, order: acme.Order, csrPem: string, signal?: AbortSignal): Promise<acme.Order> {
+    try {
+      return await this.step('finalize', () => client.finalizeOrder(order, csrPem), signal);
+    } catch (err) {
+      if (!isAcmeProblem(err, 'orderNotReady')) throw err;
+      const current = await this.step('order', () => client.getOrder(order), signal);
+      return current.status === 'ready' ? this.step('finalize', () => client.finalizeOrder(current, csrPem), signal) : current;
+    }
   }
 
   /** The key's stored order when it is still usable, else (unless `resumeOnly`) a new one, stored at once. */
@@ -349,9 +402,10 @@ export class AcmeIssuer implements HealthCheckedIssuer, RevokingIssuer, RenewalI
     return challenge;
   }
 
-  private async authorize(client: acme.Client, order: acme.Order, req: IssueRequest, signal?: AbortSignal): Promise<void> {
+  /** `known`: the order's authorizations as prepare read them (not read again). */
+  private async authorize(client: acme.Client, order: acme.Order, req: IssueRequest, signal?: AbortSignal, known?: acme.Authorization[]): Promise<void> {
     const { config, secrets } = await this.load();
-    const authorizations = await this.step('order', () => client.getAuthorizations(order), signal);
+    const authorizations = known ?? await this.step('order', () => client.getAuthorizations(order), signal);
     const dns: DnsProvider | null = config.challenge.type === 'dns-01' ? createDnsProvider(config.challenge.provider, secrets) : null;
     await Promise.all(authorizations.map(async (authz) => {
       if (authz.status === 'valid') return;
@@ -504,6 +558,8 @@ interface OrderOpening {
   noOrderYet?: boolean;
   /** The key's stored order URL as the caller read it already (issueOnce's locked row); null: none stored. */
   storedOrderUrl?: string | null;
+  /** The order and authorizations prepare read in this process (used only when it is the stored order). */
+  prepared?: { order: acme.Order; authorizations: acme.Authorization[] };
 }
 
 /** The directory document, checked: an object whose required resources are absolute http(s) URLs. */
