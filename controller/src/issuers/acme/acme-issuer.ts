@@ -6,10 +6,11 @@
 // controller that dies before recording the certificate resumes that same order on the next attempt.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import * as acme from 'acme-client';
-import { createHash, X509Certificate } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SecretBox } from '../../crypto/master-key.js';
 import { checkKeyTypeAllowed, checkNamesAllowed, type CaPolicy } from '../ca-policy.js';
+import { certificateFacts } from '../certificate-facts.js';
 import { checkCsr, checkRequestedNames, type CheckedCsr } from '../csr-request.js';
 import {
   findRecorded, findReservation, issueOnce, normalizeSerial, reserveIdempotencyKey, revokeRecorded, UnknownSerialError, type RevocationResult,
@@ -446,8 +447,7 @@ export class AcmeIssuer implements HealthCheckedIssuer, RevokingIssuer, RenewalI
   private checkedCertificate(pem: string, checked: CheckedCsr): IssuedCertificate {
     const blocks: string[] = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
     if (blocks.length === 0) throw new IssuerUnavailableError(`CA "${this.ca.name}" returned no certificate`);
-    const cert = new X509Certificate(blocks[0]);
-    const spki = cert.publicKey.export({ format: 'der', type: 'spki' });
+    const { x509: cert, spkiDer: spki } = certificateFacts(blocks[0]);
     if (!spki.equals(Buffer.from(checked.csr.publicKey.rawData))) {
       throw new IssuerUnavailableError(`CA "${this.ca.name}" returned a certificate whose public key is not the CSR's`);
     }
