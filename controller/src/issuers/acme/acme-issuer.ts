@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SecretBox } from '../../crypto/master-key.js';
 import { checkKeyTypeAllowed, checkNamesAllowed, type CaPolicy } from '../ca-policy.js';
-import { certificateFacts } from '../certificate-facts.js';
+import { parsedCertificate } from '../parsed-certificate.js';
 import { checkCsr, checkRequestedNames, type CheckedCsr } from '../csr-request.js';
 import {
   findRecorded, findReservation, issueOnce, normalizeSerial, reserveIdempotencyKey, revokeRecorded, UnknownSerialError, type RevocationResult,
@@ -447,7 +447,7 @@ export class AcmeIssuer implements HealthCheckedIssuer, RevokingIssuer, RenewalI
   private checkedCertificate(pem: string, checked: CheckedCsr): IssuedCertificate {
     const blocks: string[] = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
     if (blocks.length === 0) throw new IssuerUnavailableError(`CA "${this.ca.name}" returned no certificate`);
-    const { x509: cert, spkiDer: spki } = certificateFacts(blocks[0]);
+    const { x509: cert, spkiDer: spki } = parsedCertificate(blocks[0]);
     if (!spki.equals(Buffer.from(checked.csr.publicKey.rawData))) {
       throw new IssuerUnavailableError(`CA "${this.ca.name}" returned a certificate whose public key is not the CSR's`);
     }

@@ -8,7 +8,7 @@
 // seals the key to each other host's agent (issue-shared-key.ts), and the controller only carries the
 // sealed copies.
 import { createHash } from 'node:crypto';
-import { certificateFacts } from '../../issuers/certificate-facts.js';
+import { parsedCertificate } from '../../issuers/parsed-certificate.js';
 import type { IssuedCertificate, IssueRequest } from '../../issuers/issuer.js';
 import { IssuerPolicyError, isStaged } from '../../issuers/issuer.js';
 import type { StageHandler } from '../stage-handler.js';
@@ -152,7 +152,7 @@ async function refusalFails<T>(ca: string, fn: () => Promise<T>): Promise<T> {
 
 /** The CA must have certified the host's key and exactly the names asked for. */
 export function checkIssued(cert: IssuedCertificate, csrPublicKeySha256: string, dnsNames: string[]): void {
-  const { x509, spkiDer } = certificateFacts(cert.certificatePem);
+  const { x509, spkiDer } = parsedCertificate(cert.certificatePem);
   const keyHash = createHash('sha256').update(spkiDer).digest('hex');
   if (csrPublicKeySha256 && keyHash !== csrPublicKeySha256.toLowerCase()) {
     throw new PermanentStageError('the CA returned a certificate whose public key is not the one in the CSR');
