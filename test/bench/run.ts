@@ -40,16 +40,14 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     const child = current;
     if (!child) process.exit(130);
     console.error(`\nbench: ${signal}: stopping the running benchmark and everything it started`);
+    const killAndExit = () => {
+      signalGroup(child, 'SIGKILL');
+      process.exit(130);
+    };
     signalGroup(child, 'SIGTERM');
-    setTimeout(() => {
-      signalGroup(child, 'SIGKILL');
-      process.exit(130);
-    }, STOP_GRACE_MS).unref();
+    setTimeout(killAndExit, STOP_GRACE_MS).unref();
     // Synchronously in the exit event, so the loop below never starts the next benchmark.
-    child.once('exit', () => {
-      signalGroup(child, 'SIGKILL');
-      process.exit(130);
-    });
+    child.once('exit', killAndExit);
   });
 }
 
